@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: MIT
+# inkasso build. `make` builds bin/inkasso and bin/agency-sim; `make run` and
+# `make test` first install whatever Debian/npm packages are missing.
+
+CC      ?= cc
+BUILD   ?= build/release
+BINDIR  ?= bin
+PKGS     = libmicrohttpd json-c libcurl sqlite3 libjwt libcrypto
+WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
+DEFS     = -D_DEFAULT_SOURCE -D_GNU_SOURCE
+OPT     ?= -O2 -g
+SAN     ?=
+# Recursive (=) on purpose: pkg-config runs when a recipe needs it, after `deps`.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+CFLAGS_ALL = $(WARN) $(DEFS) $(OPT) $(SAN) -I. $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(SAN) $(LDFLAGS)
+
+LIB_SRC  = $(filter-out server/main.c,$(wildcard server/*.c handlers/*.c store/*.c agency/*.c))
+SIM_SRC  = $(wildcard sim/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+SIM_OBJ  = $(SIM_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIB      = $(BUILD)/libinkasso.a
+
+.PHONY: all deps run test check unit http asan asan-check lint clean bench bench-quick
+all: $(BINDIR)/inkasso $(BINDIR)/agency-sim
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/inkasso: $(BUILD)/server/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+
+$(BINDIR)/agency-sim: $(SIM_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcriterion -o $@
+
+deps:
+	@scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run.sh
+
+# The README's test command: dependencies, then the suite plain and sanitized.
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory asan-check
+	@$(MAKE) --no-print-directory lint
+
+check: all $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+	@INKASSO_BIN=$(BINDIR)/inkasso AGENCY_SIM_BIN=$(BINDIR)/agency-sim scripts/run-http.sh
+
+# ASan+UBSan build in its own tree; the same suite runs against it.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan BINDIR=build/asan/bin \
+	  OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all \
+	  $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+
+asan-check:
+	@$(MAKE) --no-print-directory BUILD=build/asan BINDIR=build/asan/bin \
+	  OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
+
+lint:
+	@scripts/lint.sh
+
+clean:
+	rm -rf build bin
+
+# The contract is embedded into the binary (.incbin): rebuild when it changes.
+$(BUILD)/server/openapi_embed.o: openapi.yaml
+
+-include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(BUILD)/server/main.d

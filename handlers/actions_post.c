@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* POST /v1/collection-cases/{id}/actions: a comment, withdraw, pause, resume
+ * or dispute for the agency, queued behind the case's earlier rows; 202.
+ * Withdrawing a case the agency never received happens at once, here. */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "handlers/after_json.h"
+#include "handlers/fields.h"
+#include "handlers/handlers.h"
+#include "handlers/json_body.h"
+#include "handlers/store_problem.h"
+#include "server/app.h"
+#include "server/auth.h"
+#include "server/ids.h"
+
+#define COMMENT_MAX 300 /* characters, the agency's limit */
+
+static const char *const action_types[] = {"comment", "withdraw", "pause", "resume", "dispute", NULL};
+
+/* A valid body; strings borrowed from the parsed JSON. */
+struct action_input {
+	const char *type;
+	const char *comment; /* NULL when absent */
+};
+
+static bool action_from_json_or_problem(json_object *body, struct action_input *in,
+					struct reply *out)
+{
+	struct field_errors errs = {0};
+	if (fields_text(body, "type", 16, true, &in->type, &errs) == FIELDS_OK) {
+		bool known = false;
+		for (const char *const *t = action_types; *t; t++)
+			known |= strcmp(*t, in->type) == 0;
+		if (!known)
+			field_errors_add(&errs, "/type", "invalid_value",
+					 "type must be comment, withdraw, pause, resume or dispute");
+	}
+	fields_text(body, "comment", COMMENT_MAX, false, &in->comment, &errs);
+	bool ok = errs.n == 0;
+	if (!ok)
+		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
+	field_errors_free(&errs);
+	return ok;
+}
+
+static int register_action(const struct request *req, const struct action_input *in,
+			   struct reply *out)
+{
+	struct action_add_result res;
+	enum store_result r = store_action_add(req->app->store, req->claims->tenant, req->path_id,
+					       in->type, in->comment, req->now, &res);
+	char detail[96];
+	switch (r) {
+	case STORE_OK:
+		break;
+	case STORE_NOT_FOUND:
+		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
+	case STORE_STATE:
+		snprintf(detail, sizeof detail, "%s is not possible while the case is %s", in->type,
+			 res.status);
+		return reply_problem(out, PROBLEM_INVALID_STATE, detail);
+	default:
+		return reply_store_problem(out, r);
+	}
+	struct action_row a = {
+		.id = res.id, .type = in->type, .comment = in->comment, .state = res.state,
+		.created_at = req->now,
+	};
+	reply_json(out, 202);
+	after_json_action(&out->body, &a);
+	return 202;
+}
+
+int handle_actions_post(const struct request *req, struct reply *out)
+{
+	if (!ids_valid("cc_", req->path_id))
+		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
+	json_object *body = json_body_object_or_problem(req, out);
+	if (!body)
+		return out->status;
+	struct action_input in = {0};
+	if (action_from_json_or_problem(body, &in, out))
+		register_action(req, &in, out);
+	json_object_put(body);
+	return out->status;
+}

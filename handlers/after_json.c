@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#include "handlers/after_json.h"
+
+#include "server/jsonw.h"
+
+void after_json_payment(struct buf *b, const struct payment_row *p)
+{
+	buf_putc(b, '{');
+	jw_kstr(b, true, "id", p->id);
+	jw_kstr(b, false, "kind", p->kind);
+	jw_kint(b, false, "amount", p->amount);
+	jw_kstr(b, false, "paid_on", p->paid_on);
+	jw_kstr(b, false, "reference", p->reference);
+	jw_kstr(b, false, "created_at", p->created_at);
+	jw_kbool(b, false, "forwarded", p->forwarded);
+	buf_putc(b, '}');
+}
+
+void after_json_action(struct buf *b, const struct action_row *a)
+{
+	buf_putc(b, '{');
+	jw_kstr(b, true, "id", a->id);
+	jw_kstr(b, false, "type", a->type);
+	jw_kstr(b, false, "comment", a->comment);
+	jw_kstr(b, false, "created_at", a->created_at);
+	jw_kstr(b, false, "state", a->state);
+	buf_putc(b, '}');
+}
+
+void after_json_settlement_ref(struct buf *b, const struct settlement_ref_row *r)
+{
+	buf_putc(b, '{');
+	jw_kstr(b, true, "settlement_id", r->settlement_id);
+	jw_kint(b, false, "allocated_amount", r->amount);
+	jw_kstr(b, false, "allocation_date", r->allocation_date);
+	buf_putc(b, '}');
+}
+
+void after_json_settlement_open(struct buf *b, const struct settlement_row *s)
+{
+	buf_putc(b, '{');
+	jw_kstr(b, true, "id", s->id);
+	jw_kstr(b, false, "agency_settlement_id", s->agency_settlement_id);
+	jw_kstr(b, false, "settlement_date", s->settlement_date);
+	jw_kstr(b, false, "agency", s->agency);
+	jw_kstr(b, false, "remittance_reference", s->remittance_reference);
+	jw_kint(b, false, "amount", s->amount);
+	jw_kstr(b, false, "currency", s->currency);
+	jw_key(b, false, "allocations");
+	buf_putc(b, '[');
+}
+
+void after_json_allocation(struct buf *b, bool first, const struct allocation_row *a)
+{
+	if (!first)
+		buf_putc(b, ',');
+	buf_putc(b, '{');
+	jw_kstr(b, true, "allocation_id", a->allocation_id);
+	jw_kstr(b, false, "case_id", a->case_id);
+	jw_kstr(b, false, "invoice_number", a->invoice_number);
+	jw_kint(b, false, "amount", a->amount);
+	jw_kstr(b, false, "allocation_date", a->allocation_date);
+	buf_putc(b, '}');
+}
+
+void after_json_settlement_close(struct buf *b)
+{
+	buf_puts(b, "]}");
+}

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/* POST /v1/collection-cases: validate, store durably with its outbox row and
+ * idempotency record in one transaction, answer 201 only after COMMIT.
+ * POST /v1/collection-cases/preview: the same checks, nothing stored. */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/case_json.h"
+#include "handlers/case_validate.h"
+#include "handlers/digest.h"
+#include "handlers/handlers.h"
+#include "handlers/json_body.h"
+#include "handlers/store_problem.h"
+#include "server/app.h"
+#include "server/auth.h"
+#include "server/ids.h"
+#include "server/jsonw.h"
+
+#define IDEMPOTENCY_KEY_MAX 255
+
+/* 1..255 visible ASCII characters or spaces (draft-ietf-httpapi-idempotency-key-header). */
+static bool idempotency_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+	if (n == 0 || n > IDEMPOTENCY_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)k[i] < 0x20 || (unsigned char)k[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* Answers a stored first answer again, byte for byte. */
+static int reply_replay(struct reply *out, struct case_create_result *res)
+{
+	buf_reset(&out->body);
+	buf_append(&out->body, res->body, res->body_len);
+	out->status = res->status;
+	out->content_type = "application/json";
+	/* The same Location as the first 201 (openapi.yaml): the stored body is
+	 * the case we wrote, so its id is where the header points. */
+	if (res->status == 201 && res->body_len <= INT32_MAX) {
+		json_tokener *tok = json_tokener_new();
+		json_object *c = tok ? json_tokener_parse_ex(tok, res->body, (int)res->body_len) : NULL;
+		json_object *id;
+		if (c && json_object_object_get_ex(c, "id", &id) && json_object_is_type(id, json_type_string))
+			snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s", json_object_get_string(id));
+		json_object_put(c);
+		if (tok)
+			json_tokener_free(tok);
+	}
+	return out->status;
+}
+
+/* The view of a new (or previewed) case: borrowed from in. */
+static void case_row_of(const struct case_input *in, const char *id, const char *now, struct case_row *c)
+{
+	memset(c, 0, sizeof *c);
+	c->id = id;
+	c->status = "pending";
+	c->service = in->service;
+	c->debtor_type = in->debtor_type;
+	c->your_reference = in->your_reference[0] ? in->your_reference : NULL;
+	c->invoice_number = in->invoice_number;
+	c->invoice_json = in->invoice_json;
+	c->debtor_json = in->debtor_json;
+	c->currency = in->currency;
+	/* The claim handed over is what is still outstanding; fees are costs. */
+	c->original = in->outstanding_amount;
+	c->remaining = in->outstanding_amount;
+	c->costs = in->fees;
+	c->created_at = now;
+	c->updated_at = now;
+}
+
+/* Writes the 201 body: the case with its first event and empty lists. */
+static void write_created(struct buf *b, const struct case_row *c)
+{
+	case_json_open(b, c);
+	struct case_event_row first = {.seq = 1, .at = c->created_at, .to = "pending", .source = "api"};
+	jw_key(b, false, "events");
+	buf_putc(b, '[');
+	case_json_event(b, &first);
+	buf_puts(b, "],\"payments\":[],\"actions\":[],\"settlements\":[]}");
+}
+
+/* Parses, loads the settings and validates; on failure the problem is in out. */
+static bool validated_or_problem(const struct request *req, struct case_input *in, struct reply *out)
+{
+	json_object *body = json_body_object_or_problem(req, out);
+	if (!body)
+		return false;
+	bool ok = false;
+	struct field_errors errs = {0};
+	struct agency_settings s;
+	enum store_result r = store_settings_get(req->app->store, req->claims->tenant, &s);
+	if (r == STORE_NOT_FOUND || (r == STORE_OK && !s.enabled)) {
+		reply_problem(out, PROBLEM_INTEGRATION_NOT_CONFIGURED,
+			      "PUT /v1/agency-settings with enabled: true before sending cases");
+		goto out;
+	}
+	if (r != STORE_OK) {
+		reply_store_problem(out, r);
+		goto out;
+	}
+	if (!case_validate(body, &s, req->today, in, &errs)) {
+		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
+		goto out;
+	}
+	ok = true;
+out:
+	field_errors_free(&errs);
+	json_object_put(body);
+	return ok;
+}
+
+int handle_cases_post(const struct request *req, struct reply *out)
+{
+	struct store *st = req->app->store;
+	const char *tenant = req->claims->tenant;
+	const char *key = req->idempotency_key;
+	struct case_create_result res = {0};
+	struct case_input in = {0};
+	struct buf created = {0};
+	char fingerprint[DIGEST_HEX_LEN];
+
+	if (key && !idempotency_key_ok(key))
+		return reply_problem(out, PROBLEM_INVALID_HEADER,
+				     "Idempotency-Key must be 1 to 255 visible ASCII characters");
+	digest_body(req->body, req->body_len, fingerprint);
+	if (key) {
+		/* A replay answers what the first request got, even if the rules
+		 * or settings changed since. */
+		enum store_result r = store_idempotency_get(st, tenant, key, fingerprint, &res);
+		if (r == STORE_REPLAY) {
+			reply_replay(out, &res);
+			goto out;
+		}
+		if (r == STORE_KEY_REUSED) {
+			reply_problem(out, PROBLEM_IDEMPOTENCY_KEY_REUSED, NULL);
+			goto out;
+		}
+		if (r != STORE_NOT_FOUND) {
+			reply_store_problem(out, r);
+			goto out;
+		}
+	}
+	if (!validated_or_problem(req, &in, out))
+		goto out;
+
+	char id[40];
+	if (!ids_new("cc_", id, sizeof id)) {
+		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+		goto out;
+	}
+	struct case_new n = {0};
+	case_row_of(&in, id, req->now, &n.c);
+	n.c.tenant = tenant;
+	write_created(&created, &n.c);
+	if (created.oom) {
+		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+		goto out;
+	}
+	char nid_hash[DIGEST_HEX_LEN];
+	if (in.national_id[0])
+		digest_national_id(req->app->id_hash_key, in.national_id, nid_hash);
+	n.debtor_name = in.debtor_name[0] ? in.debtor_name : NULL;
+	n.business_name = in.business_name[0] ? in.business_name : NULL;
+	n.org_number = in.org_number[0] ? in.org_number : NULL;
+	n.date_of_birth = in.date_of_birth[0] ? in.date_of_birth : NULL;
+	n.national_id = in.national_id[0] ? in.national_id : NULL;
+	n.national_id_hash = in.national_id[0] ? nid_hash : NULL;
+	n.idem_key = key;
+	n.idem_fingerprint = fingerprint;
+	n.idem_status = 201;
+	n.idem_body = created.data;
+	n.idem_body_len = created.len;
+
+	switch (store_case_create(st, &n, &res)) {
+	case STORE_OK:
+		reply_json(out, 201);
+		buf_append(&out->body, created.data, created.len);
+		snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s", id);
+		break;
+	case STORE_DUPLICATE:
+		reply_duplicate(out, res.case_id);
+		break;
+	case STORE_REPLAY: /* the same key committed while we validated */
+		reply_replay(out, &res);
+		break;
+	case STORE_KEY_REUSED:
+		reply_problem(out, PROBLEM_IDEMPOTENCY_KEY_REUSED, NULL);
+		break;
+	default:
+		reply_store_problem(out, STORE_HARD_ERROR);
+		break;
+	case STORE_BUSY:
+		reply_store_problem(out, STORE_BUSY);
+		break;
+	}
+out:
+	free(res.body);
+	buf_free(&created);
+	case_input_free(&in);
+	return out->status;
+}
+
+/* Finds a live case for the invoice number (preview's duplicate check). */
+struct dup_probe {
+	char id[40];
+};
+
+static int note_dup(void *ctx, const struct case_row *c)
+{
+	struct dup_probe *p = ctx;
+	snprintf(p->id, sizeof p->id, "%s", c->id);
+	return 1;
+}
+
+int handle_cases_preview(const struct request *req, struct reply *out)
+{
+	struct case_input in = {0};
+	if (!validated_or_problem(req, &in, out))
+		goto out;
+	struct case_filter f = {
+		.tenant = req->claims->tenant,
+		.status_mask = ~((1u << CASE_WITHDRAWN) | (1u << CASE_REJECTED)) & ((1u << CASE__COUNT) - 1),
+		.invoice_number = in.invoice_number,
+		.limit = 1,
+	};
+	struct dup_probe probe = {{0}};
+	bool more;
+	enum store_result r = store_case_list(req->app->store, &f, note_dup, &probe, &more);
+	if (r < 0) {
+		reply_store_problem(out, r);
+		goto out;
+	}
+	if (probe.id[0]) {
+		reply_duplicate(out, probe.id);
+		goto out;
+	}
+	struct case_row c;
+	case_row_of(&in, NULL, NULL, &c);
+	reply_json(out, 200);
+	case_json_open(&out->body, &c);
+	jw_kstr(&out->body, false, "earliest_send_date", in.earliest_send_date);
+	buf_putc(&out->body, '}');
+out:
+	case_input_free(&in);
+	return out->status;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#include "handlers/digest.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string.h>
+
+static void to_hex(const unsigned char *md, unsigned n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (unsigned i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void digest_body(const char *body, size_t len, char out[DIGEST_HEX_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	EVP_Digest(body, len, md, &n, EVP_sha256(), NULL);
+	to_hex(md, n, out);
+}
+
+void digest_national_id(const unsigned char key[32], const char *national_id, char out[DIGEST_HEX_LEN])
+{
+	char norm[64];
+	size_t k = 0;
+	for (const char *p = national_id; *p && k < sizeof norm - 1; p++) {
+		if (*p == ' ' || *p == '-' || *p == '+')
+			continue;
+		norm[k++] = (char)toupper((unsigned char)*p);
+	}
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	HMAC(EVP_sha256(), key, 32, (const unsigned char *)norm, k, md, &n);
+	to_hex(md, n, out);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /healthz (the process answers) and GET /readyz (the database takes
+ * a write transaction now). */
+#include "handlers/handlers.h"
+#include "server/app.h"
+#include "server/problem.h"
+#include "store/store.h"
+
+int handle_healthz(const struct request *req, struct reply *out)
+{
+	(void)req;
+	reply_json(out, 200);
+	buf_puts(&out->body, "{\"status\":\"ok\"}");
+	return 200;
+}
+
+int handle_readyz(const struct request *req, struct reply *out)
+{
+	if (!store_writable(req->app->store)) {
+		out->retry_after = 1;
+		return reply_problem(out, PROBLEM_SERVICE_UNAVAILABLE, "the database does not accept writes");
+	}
+	reply_json(out, 200);
+	buf_puts(&out->body, "{\"status\":\"ready\"}");
+	return 200;
+}

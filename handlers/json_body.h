@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* Turns a raw request body into a json-c object, refusing everything json-c
+ * would let through (shared/RELIABILITY.md): invalid UTF-8, NUL bytes and
+ * "\u0000" escapes, trailing data, nesting deeper than JSON_BODY_DEPTH. */
+#ifndef INKASSO_JSON_BODY_H
+#define INKASSO_JSON_BODY_H
+
+#include <json-c/json.h>
+
+#include "server/http.h"
+
+#define JSON_BODY_DEPTH 16
+
+/* Returns the body as a JSON object (caller puts it), or NULL with a 400
+ * malformed_json problem in out that says what is wrong and where. */
+json_object *json_body_object_or_problem(const struct request *req, struct reply *out);
+/* The same on raw bytes, for tests and fuzzing: NULL with a message in
+ * why (size whylen) instead of a reply. */
+json_object *json_body_parse(const char *body, size_t len, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /metrics: Prometheus text exposition. */
+#include "handlers/handlers.h"
+#include "server/app.h"
+#include "server/metrics.h"
+#include "store/store.h"
+
+int handle_metrics(const struct request *req, struct reply *out)
+{
+	struct buf *b = &out->body;
+	metrics_render_requests(b);
+	metrics_render_agency(b);
+	buf_puts(b, "# HELP inkasso_outbox_depth Agency deliveries not yet done (pending or sending).\n"
+		    "# TYPE inkasso_outbox_depth gauge\n");
+	buf_printf(b, "inkasso_outbox_depth %lld\n", (long long)store_outbox_depth(req->app->store));
+	out->status = 200;
+	out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return 200;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The one place a store error becomes an HTTP answer. */
+#ifndef INKASSO_STORE_PROBLEM_H
+#define INKASSO_STORE_PROBLEM_H
+
+#include "server/problem.h"
+#include "store/store.h"
+
+/* STORE_BUSY → 503 with Retry-After: 1; STORE_HARD_ERROR (and anything
+ * unexpected) → 500. The store has already logged the cause. */
+static inline int reply_store_problem(struct reply *out, enum store_result r)
+{
+	if (r == STORE_BUSY) {
+		out->retry_after = 1;
+		return reply_problem(out, PROBLEM_SERVICE_UNAVAILABLE, "the database is busy; retry");
+	}
+	return reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+}
+
+#endif

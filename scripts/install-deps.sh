@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs the Debian packages and npm tools that build, run and test inkasso,
+# only those missing. Idempotent: a second run does nothing and is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(build-essential pkg-config clang libclang-rt-14-dev
+      libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libjwt-dev libssl-dev
+      libcriterion-dev sqlite3 curl python3 python3-pytest python3-requests
+      nodejs npm docker-compose)
+missing=()
+for p in "${debs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node/npm may come from outside Debian (e.g. nvm); accept any working npm.
+if command -v npm >/dev/null 2>&1; then
+	missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+if ((${#missing[@]})); then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	echo "installing Debian packages: ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Contract tools, pinned (see shared/TOOLING.md), kept out of git in .tools/.
+tools=("@redocly/cli@2.77.0" "@stoplight/prism-cli@5.14.2" "dockerfile-utils@0.16.3")
+if [ ! -x .tools/node_modules/.bin/prism ] || [ ! -x .tools/node_modules/.bin/redocly ] ||
+   [ ! -x .tools/node_modules/.bin/dockerfile-utils ]; then
+	echo "installing npm tools into .tools/: ${tools[*]}"
+	mkdir -p .tools
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error "${tools[@]}" >/dev/null
+fi

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Lints the contract and the container files, offline, with the pinned tools
+# in .tools/ (scripts/install-deps.sh) and Debian's docker-compose:
+#   openapi.yaml        Redocly CLI, rules in redocly.yaml (errors fail)
+#   Dockerfile          dockerfile-utils (any reported problem fails, warnings too)
+#   docker-compose.yml  docker-compose config -q (no Docker engine needed)
+# Prints one line per check; exits non-zero on the first failing check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin=.tools/node_modules/.bin
+for tool in redocly dockerfile-utils; do
+	if [ ! -x "$bin/$tool" ]; then
+		echo "lint: $bin/$tool missing; run scripts/install-deps.sh" >&2
+		exit 2
+	fi
+done
+if ! command -v docker-compose >/dev/null 2>&1; then
+	echo "lint: docker-compose missing; run scripts/install-deps.sh" >&2
+	exit 2
+fi
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+# Redocly prints a Node 20 deprecation banner on every run; it is not a finding.
+if ! REDOCLY_TELEMETRY=off "$bin/redocly" lint --config redocly.yaml openapi.yaml >"$out" 2>&1; then
+	cat "$out" >&2
+	echo "lint: openapi FAILED" >&2
+	exit 1
+fi
+echo "lint: openapi ok"
+
+# dockerfile-utils exits 0 on warnings: any output at all is a failure.
+rc=0
+"$bin/dockerfile-utils" lint Dockerfile >"$out" 2>&1 || rc=$?
+if [ "$rc" -ne 0 ] || [ -s "$out" ]; then
+	cat "$out" >&2
+	echo "lint: dockerfile FAILED" >&2
+	exit 1
+fi
+echo "lint: dockerfile ok"
+
+if ! docker-compose -f docker-compose.yml config -q >"$out" 2>&1; then
+	cat "$out" >&2
+	echo "lint: compose FAILED" >&2
+	exit 1
+fi
+echo "lint: compose ok"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `make run`: the agency simulator and inkasso on loopback, wired together,
+# a demo tenant configured, and ready-to-paste curl lines. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p run
+listen="${INKASSO_LISTEN:-127.0.0.1:8080}"
+sim_listen="${AGENCY_SIM_LISTEN:-127.0.0.1:8090}"
+# A local secret, made once and kept in run/ (never committed).
+if [ -z "${INKASSO_JWT_SECRET:-}" ]; then
+	[ -s run/jwt-secret ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >run/jwt-secret
+	INKASSO_JWT_SECRET=$(cat run/jwt-secret)
+fi
+export INKASSO_JWT_SECRET INKASSO_LISTEN="$listen" INKASSO_DB="${INKASSO_DB:-run/inkasso.db}"
+export INKASSO_AGENCY_URL="${INKASSO_AGENCY_URL:-http://$sim_listen}" INKASSO_SYNC_INTERVAL="${INKASSO_SYNC_INTERVAL:-5}"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+bin/agency-sim --listen "$sim_listen" --db run/agency-sim.db 2>>run/agency-sim.log &
+pids+=($!)
+bin/inkasso serve &
+pids+=($!)
+for _ in $(seq 100); do
+	curl -fsS "http://$listen/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+curl -fsS "http://$listen/healthz" >/dev/null
+
+token=$(bin/inkasso token --tenant demo --scope "cases:read cases:write settings:write" --ttl 86400)
+curl -fsS -X PUT "http://$listen/v1/agency-settings" -H "Authorization: Bearer $token" \
+	-H 'Content-Type: application/json' \
+	-d '{"creditor_reference":"DEMO-1","api_key":"demo-key","service":"collection","customer_type":"auto"}' >/dev/null
+due=$(date -u -d '-60 days' +%F) issued=$(date -u -d '-90 days' +%F) reminded=$(date -u -d '-30 days' +%F)
+cat <<MSG
+
+inkasso is listening on http://$listen (database $INKASSO_DB, agency simulator on $sim_listen).
+Tenant "demo" is configured. In another terminal:
+
+  export TOKEN=$token
+
+  curl -s -X POST http://$listen/v1/collection-cases -H "Authorization: Bearer \$TOKEN" \\
+    -H 'Content-Type: application/json' -H "Idempotency-Key: demo-\$RANDOM" -d '{
+    "your_reference": "cus_551",
+    "invoice": {"number": "INV-'\$RANDOM'", "issued_on": "$issued", "due_on": "$due", "currency": "NOK",
+                "original_amount": 124900, "outstanding_amount": 124900, "fees": 3500,
+                "reminders": [{"sent_on": "$reminded", "fee": 3500}]},
+    "debtor": {"name": "Kari Nordmann", "email": "kari@example.no", "phone": "+4791234567",
+               "address": {"line1": "Storgata 1", "postal_code": "0155", "city": "Oslo", "country": "NO"}}}'
+
+  curl -s "http://$listen/v1/collection-cases?status=open&limit=10" -H "Authorization: Bearer \$TOKEN"
+
+Ctrl-C stops both processes.
+MSG
+wait "${pids[1]}"

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The process-wide state a handler may use, built once in main. */
+#ifndef INKASSO_APP_H
+#define INKASSO_APP_H
+
+#include "server/config.h"
+
+struct store;
+struct auth;
+
+struct app {
+	const struct config *cfg;
+	struct store *store;
+	struct auth *auth;
+	unsigned char id_hash_key[32]; /* keys the national-id search hash; per database */
+	const char *openapi;           /* the contract served at /openapi.yaml (NULL: not found) */
+	size_t openapi_len;
+};
+
+#endif

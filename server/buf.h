@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* A growable byte buffer. Allocation failure is sticky: once `oom` is set,
+ * further appends are ignored and the caller checks `oom` once at the end. */
+#ifndef INKASSO_BUF_H
+#define INKASSO_BUF_H
+#include <stdbool.h>
+#include <stddef.h>
+
+struct buf {
+	char *data; /* NUL-terminated when len > 0 or after buf_cstr() */
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+/* Appends n bytes. */
+void buf_append(struct buf *b, const void *p, size_t n);
+/* Appends a NUL-terminated string. */
+void buf_puts(struct buf *b, const char *s);
+/* Appends one byte. */
+void buf_putc(struct buf *b, char c);
+/* Appends printf-formatted text. */
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Returns the contents as a C string ("" when empty); owned by the buffer. */
+const char *buf_cstr(struct buf *b);
+/* Hands the storage to the caller (free() it) and resets the buffer. */
+char *buf_steal(struct buf *b, size_t *len);
+/* Empties the buffer, keeping its storage. */
+void buf_reset(struct buf *b);
+/* Releases the storage. NULL-safe. */
+void buf_free(struct buf *b);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* What a handler sees and fills. Handlers never touch libmicrohttpd:
+ * server/request.c collects the whole request, calls the handler once and
+ * sends exactly one response built from struct reply. */
+#ifndef INKASSO_HTTP_H
+#define INKASSO_HTTP_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/buf.h"
+
+struct app;
+struct auth_claims;
+
+#define MAX_QUERY_PARAMS 32
+
+struct query_param {
+	const char *key;   /* decoded, NUL-terminated */
+	const char *value; /* decoded; "" when the parameter has no '=' */
+};
+
+struct request {
+	const char *method;
+	const char *path;
+	const char *path_id;              /* the {id} segment of the route, or NULL */
+	const struct query_param *query;  /* decoded query parameters */
+	size_t nquery;
+	const char *body;                 /* raw body bytes (not NUL-terminated in general) */
+	size_t body_len;
+	const char *content_type;         /* NULL if absent */
+	const char *idempotency_key;      /* NULL if absent */
+	const char *request_id;           /* always set */
+	const struct auth_claims *claims; /* verified token; NULL on public routes */
+	struct app *app;
+	char today[11];                   /* YYYY-MM-DD, UTC, fixed at request start */
+	char now[25];                     /* 2026-02-20T10:00:00.123Z, fixed at request start */
+};
+
+struct reply {
+	int status;
+	struct buf body;
+	const char *content_type;    /* static string; default application/json */
+	char location[128];          /* Location header when non-empty */
+	int retry_after;             /* Retry-After seconds when > 0 */
+};
+
+/* Returns the value of query parameter key, or NULL. If the parameter
+ * appears more than once, *dup is set to true (when dup is not NULL). */
+const char *request_query(const struct request *req, const char *key, bool *dup);
+
+/* Sets a 200/201/... JSON answer whose body the caller writes into out->body. */
+static inline void reply_json(struct reply *out, int status)
+{
+	out->status = status;
+	out->content_type = "application/json";
+}
+
+#endif

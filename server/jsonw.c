@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#include "server/jsonw.h"
+
+#include "server/utf8.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+void jw_strn(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	buf_putc(b, '"');
+	size_t run = 0; /* start of the pending run of bytes copied verbatim */
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = p[i];
+		const char *esc = NULL;
+		char ubuf[7];
+		size_t adv = 1;
+		if (c == '"')
+			esc = "\\\"";
+		else if (c == '\\')
+			esc = "\\\\";
+		else if (c == '\n')
+			esc = "\\n";
+		else if (c == '\r')
+			esc = "\\r";
+		else if (c == '\t')
+			esc = "\\t";
+		else if (c < 0x20 || c == 0x7F) {
+			ubuf[0] = '\\';
+			ubuf[1] = 'u';
+			ubuf[2] = '0';
+			ubuf[3] = '0';
+			ubuf[4] = hex[c >> 4];
+			ubuf[5] = hex[c & 15];
+			ubuf[6] = '\0';
+			esc = ubuf;
+		} else if (c >= 0x80) {
+			adv = utf8_seq_len(p + i, n - i);
+			if (adv == 0) {
+				esc = "\\ufffd";
+				adv = 1;
+			} else if (adv == 3 && c == 0xE2 && p[i + 1] == 0x80 &&
+				   (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) {
+				/* U+2028/2029 break JavaScript string literals. */
+				esc = p[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+			}
+		}
+		if (esc) {
+			buf_append(b, s + run, i - run);
+			buf_puts(b, esc);
+			i += adv;
+			run = i;
+		} else {
+			i += adv;
+		}
+	}
+	buf_append(b, s + run, n - run);
+	buf_putc(b, '"');
+}
+
+void jw_str(struct buf *b, const char *s)
+{
+	if (!s) {
+		buf_puts(b, "null");
+		return;
+	}
+	jw_strn(b, s, strlen(s));
+}
+
+void jw_key(struct buf *b, bool first, const char *key)
+{
+	if (!first)
+		buf_putc(b, ',');
+	jw_str(b, key);
+	buf_putc(b, ':');
+}
+
+void jw_kstr(struct buf *b, bool first, const char *key, const char *val)
+{
+	jw_key(b, first, key);
+	jw_str(b, val);
+}
+
+void jw_kstr_or_null(struct buf *b, bool first, const char *key, const char *val)
+{
+	jw_key(b, first, key);
+	jw_str(b, (val && *val) ? val : NULL);
+}
+
+void jw_kint(struct buf *b, bool first, const char *key, int64_t val)
+{
+	char num[24];
+	jw_key(b, first, key);
+	int n = snprintf(num, sizeof num, "%" PRId64, val);
+	buf_append(b, num, (size_t)n);
+}
+
+void jw_kbool(struct buf *b, bool first, const char *key, bool val)
+{
+	jw_key(b, first, key);
+	buf_puts(b, val ? "true" : "false");
+}
+
+void jw_kraw(struct buf *b, bool first, const char *key, const char *raw)
+{
+	jw_key(b, first, key);
+	buf_puts(b, raw ? raw : "null");
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/* inkasso: send unpaid invoices to debt collection, exactly once, and follow
+ * them. Commands: serve, token, healthcheck. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/app.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/openapi_embed.h"
+#include "server/request.h"
+#include "store/store.h"
+
+#define VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "inkasso %s: hands unpaid invoices to a debt-collection agency and follows them.\n\n"
+		   "Usage:\n"
+		   "  inkasso serve [flags]           run the HTTP service\n"
+		   "  inkasso token --tenant T --scope \"cases:read cases:write\" [--ttl 3600] [--key PEM]\n"
+		   "                                  print a bearer token signed with the configured\n"
+		   "                                  secret (HS256) or the private key PEM (RS256/ES256)\n"
+		   "  inkasso healthcheck [--url URL] exit 0 if GET URL (default: /healthz on\n"
+		   "                                  INKASSO_LISTEN) answers 200; for container health\n"
+		   "  inkasso --help | --version\n\n"
+		   "Scopes: cases:read, cases:write, settings:write.\n\n",
+		VERSION);
+	config_print_help(f);
+}
+
+static struct auth_config auth_config_of(const struct config *cfg)
+{
+	struct auth_config ac = {
+		.alg = cfg->jwt_alg,
+		.secret = *cfg->jwt_public_key_file ? NULL : cfg->jwt_secret,
+		.public_key_file = *cfg->jwt_public_key_file ? cfg->jwt_public_key_file : NULL,
+		.issuer = *cfg->jwt_issuer ? cfg->jwt_issuer : NULL,
+		.audience = *cfg->jwt_audience ? cfg->jwt_audience : NULL,
+	};
+	return ac;
+}
+
+static int cmd_serve(struct config *cfg)
+{
+	char err[512];
+	int rc = 1;
+	struct app app = {.cfg = cfg};
+	struct server *srv = NULL;
+	char host[64];
+	int port;
+
+	if (log_set_level(cfg->log_level) != 0) {
+		fprintf(stderr, "inkasso: INKASSO_LOG_LEVEL must be debug, info, warn or error\n");
+		return 2;
+	}
+	if (config_listen_addr(cfg->listen, host, sizeof host, &port) != 0) {
+		fprintf(stderr, "inkasso: INKASSO_LISTEN must be host:port, got \"%s\"\n", cfg->listen);
+		return 2;
+	}
+	struct auth_config ac = auth_config_of(cfg);
+	if (*cfg->jwt_secret && *cfg->jwt_public_key_file) {
+		fprintf(stderr, "inkasso: set INKASSO_JWT_SECRET or INKASSO_JWT_PUBLIC_KEY_FILE, not both\n");
+		return 2;
+	}
+	app.auth = auth_new(&ac, err, sizeof err);
+	if (!app.auth) {
+		fprintf(stderr, "inkasso: %s\n", err);
+		return 2;
+	}
+	/* Signals are taken by sigwait below; block them before any thread
+	 * starts so that every thread inherits the mask. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	app.store = store_open(cfg->db, threads + 2, err, sizeof err);
+	if (!app.store) {
+		fprintf(stderr, "inkasso: database %s: %s\n", cfg->db, err);
+		goto out;
+	}
+	if (store_secret_get(app.store, "national_id_hash_key", app.id_hash_key, sizeof app.id_hash_key) !=
+	    STORE_OK) {
+		fprintf(stderr, "inkasso: database %s: cannot read or create the search key\n", cfg->db);
+		goto out;
+	}
+	app.openapi = inkasso_openapi_start;
+	app.openapi_len = (size_t)(inkasso_openapi_end - inkasso_openapi_start);
+
+	srv = server_start(&app, host, port, cfg->threads, err, sizeof err);
+	if (!srv) {
+		fprintf(stderr, "inkasso: %s\n", err);
+		goto out;
+	}
+	char portbuf[8];
+	snprintf(portbuf, sizeof portbuf, "%d", server_port(srv));
+	log_write(LOG_INFO, "listening", "host", host, "port", portbuf, "db", cfg->db, "version", VERSION, NULL);
+
+	int sig = 0;
+	while (sigwait(&stop, &sig) != 0)
+		;
+	log_write(LOG_INFO, "stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+	server_stop(srv, 10000);
+	srv = NULL;
+	rc = 0;
+out:
+	server_stop(srv, 0);
+	store_close(app.store);
+	auth_free(app.auth);
+	if (rc == 0)
+		log_write(LOG_INFO, "stopped", NULL);
+	return rc;
+}
+
+static int cmd_token(struct config *cfg, int argc, char **argv, int i)
+{
+	const char *tenant = NULL, *scope = "cases:read cases:write", *key = NULL;
+	long ttl = 3600;
+	char err[512];
+	while (i < argc) {
+		int at = i;
+		int r = config_from_args(cfg, argc, argv, &i, err, sizeof err);
+		if (r < 0) {
+			fprintf(stderr, "inkasso token: %s\n", err);
+			return 2;
+		}
+		if (r > 0)
+			return 0;
+		if (i != at)
+			continue;
+		if (i + 1 >= argc) {
+			fprintf(stderr, "inkasso token: unknown or incomplete argument %s\n", argv[i]);
+			return 2;
+		}
+		if (!strcmp(argv[i], "--tenant"))
+			tenant = argv[i + 1];
+		else if (!strcmp(argv[i], "--scope"))
+			scope = argv[i + 1];
+		else if (!strcmp(argv[i], "--key"))
+			key = argv[i + 1];
+		else if (!strcmp(argv[i], "--ttl")) {
+			char *end;
+			errno = 0;
+			ttl = strtol(argv[i + 1], &end, 10);
+			if (errno || *end || ttl < 1 || ttl > 31536000) {
+				fprintf(stderr, "inkasso token: --ttl must be 1..31536000 seconds\n");
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "inkasso token: unknown argument %s\n", argv[i]);
+			return 2;
+		}
+		i += 2;
+	}
+	if (!tenant) {
+		fprintf(stderr, "inkasso token: --tenant is required\n");
+		return 2;
+	}
+	struct auth_config ac = auth_config_of(cfg);
+	char *tok = auth_mint(&ac, key, tenant, scope, ttl, (int64_t)time(NULL), err, sizeof err);
+	if (!tok) {
+		fprintf(stderr, "inkasso token: %s\n", err);
+		return 2;
+	}
+	printf("%s\n", tok);
+	free(tok);
+	return 0;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return size * n;
+}
+
+static int cmd_healthcheck(struct config *cfg, int argc, char **argv, int i)
+{
+	char url[600];
+	char host[64];
+	int port;
+	if (i + 1 < argc && !strcmp(argv[i], "--url")) {
+		snprintf(url, sizeof url, "%s", argv[i + 1]);
+	} else {
+		if (config_listen_addr(cfg->listen, host, sizeof host, &port) != 0)
+			return 1;
+		/* A wildcard listen address is reached on loopback. */
+		snprintf(url, sizeof url, "http://%s:%d/healthz", strcmp(host, "0.0.0.0") ? host : "127.0.0.1", port);
+	}
+	CURL *c = curl_easy_init();
+	if (!c)
+		return 1;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	long code = 0;
+	CURLcode rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (code != 200) {
+		fprintf(stderr, "inkasso healthcheck: %s: %s\n", url,
+			rc == CURLE_OK ? "not 200" : curl_easy_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	struct config cfg;
+	if (config_from_env(&cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "inkasso: %s\n", err);
+		return 2;
+	}
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("inkasso %s\n", VERSION);
+		return 0;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread (libcurl's rule) */
+	int rc;
+	if (!strcmp(argv[1], "serve")) {
+		int i = 2;
+		int r = config_from_args(&cfg, argc, argv, &i, err, sizeof err);
+		if (r < 0 || (r == 0 && i < argc)) {
+			fprintf(stderr, "inkasso serve: %s\n", r < 0 ? err : "unknown argument (see --help)");
+			rc = 2;
+		} else {
+			rc = r > 0 ? 0 : cmd_serve(&cfg);
+		}
+	} else if (!strcmp(argv[1], "token")) {
+		rc = cmd_token(&cfg, argc, argv, 2);
+	} else if (!strcmp(argv[1], "healthcheck")) {
+		rc = cmd_healthcheck(&cfg, argc, argv, 2);
+	} else {
+		fprintf(stderr, "inkasso: unknown command \"%s\" (see inkasso --help)\n", argv[1]);
+		rc = 2;
+	}
+	curl_global_cleanup();
+	return rc;
+}

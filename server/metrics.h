@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Prometheus metrics kept in lock-free atomic counters. */
+#ifndef INKASSO_METRICS_H
+#define INKASSO_METRICS_H
+#include <stdint.h>
+
+#include "server/buf.h"
+#include "server/routes.h"
+
+/* Counts one finished request of route with status, taking seconds. */
+void metrics_observe_request(enum route_id route, int status, double seconds);
+/* Counts one agency call by endpoint name (static string) and outcome
+ * ("ok", "retry", "rejected", "unknown", "error"). */
+void metrics_agency_call(const char *endpoint, const char *outcome);
+/* Writes the request metrics in Prometheus text format. */
+void metrics_render_requests(struct buf *b);
+/* Writes the agency call counters in Prometheus text format. */
+void metrics_render_agency(struct buf *b);
+
+#endif

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+#include "server/request.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handlers/dates.h"
+#include "server/auth.h"
+#include "server/ids.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/problem.h"
+#include "server/routes.h"
+
+struct server {
+	struct MHD_Daemon *daemon;
+	struct app *app;
+	atomic_int in_flight; /* requests between first callback and completion */
+	int port;
+};
+
+/* Per-request state, from the first access-handler call to completion. */
+struct req_ctx {
+	struct server *srv;
+	struct timespec start;
+	struct buf body;
+	bool too_large;
+	enum route_id route;
+	int status;
+	char request_id[65];
+	char method[16];
+};
+
+static double elapsed_s(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* X-Request-Id is echoed when it is short and plain; anything else is
+ * replaced by a fresh id (it is logged, so it must not carry injections). */
+static void pick_request_id(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+	const char *in = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+	if (in) {
+		size_t n = strlen(in);
+		bool ok = n > 0 && n < outlen && n <= 64;
+		for (size_t i = 0; ok && i < n; i++) {
+			char c = in[i];
+			ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+			     c == '_' || c == '.';
+		}
+		if (ok) {
+			memcpy(out, in, n + 1);
+			return;
+		}
+	}
+	if (!ids_new("req_", out, outlen))
+		snprintf(out, outlen, "req_unknown");
+}
+
+struct header_count {
+	const char *name;
+	int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	(void)value;
+	struct header_count *hc = cls;
+	if (!strcasecmp(key, hc->name))
+		hc->n++;
+	return MHD_YES;
+}
+
+struct query_collect {
+	struct query_param params[MAX_QUERY_PARAMS];
+	size_t n;
+	bool overflow;
+};
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct query_collect *qc = cls;
+	if (qc->n == MAX_QUERY_PARAMS) {
+		qc->overflow = true;
+		return MHD_NO;
+	}
+	qc->params[qc->n].key = key;
+	qc->params[qc->n].value = value ? value : "";
+	qc->n++;
+	return MHD_YES;
+}
+
+const char *request_query(const struct request *req, const char *key, bool *dup)
+{
+	const char *found = NULL;
+	if (dup)
+		*dup = false;
+	for (size_t i = 0; i < req->nquery; i++) {
+		if (strcmp(req->query[i].key, key) != 0)
+			continue;
+		if (found && dup)
+			*dup = true;
+		found = req->query[i].value;
+	}
+	return found;
+}
+
+/* application/json or any +json type, parameters allowed. */
+static bool is_json_type(const char *ct)
+{
+	size_t n = strcspn(ct, ";");
+	while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (n == 16 && !strncasecmp(ct, "application/json", 16))
+		return true;
+	return n > 5 && !strncasecmp(ct + n - 5, "+json", 5) && !strncasecmp(ct, "application/", 12);
+}
+
+/* Authenticates and checks scopes; fills a 401/403 problem on failure. */
+static bool authorize_or_problem(struct MHD_Connection *conn, struct app *app, const struct route *route,
+				 struct auth_claims *claims, struct reply *out)
+{
+	struct header_count hc = {"Authorization", 0};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hc);
+	const char *why = "missing bearer token";
+	if (hc.n > 1) {
+		why = "more than one Authorization header";
+	} else if (hc.n == 1) {
+		const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+		if (auth_verify(app->auth, authz, (int64_t)time(NULL), claims, &why)) {
+			if (claims->scopes & route->scopes)
+				return true;
+			reply_problem(out, PROBLEM_FORBIDDEN, "the token lacks the scope for this operation");
+			return false;
+		}
+	}
+	reply_problem(out, PROBLEM_UNAUTHORIZED, why);
+	return false;
+}
+
+/* Routes, authenticates and runs the handler; always leaves a reply. */
+static void dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const char *url, const char *method,
+		     struct reply *out, char *allow, size_t allow_len)
+{
+	char path_id[64];
+	const struct route *route =
+		routes_match(method, url, &ctx->route, path_id, sizeof path_id, allow, allow_len);
+	if (ctx->too_large) {
+		reply_problem(out, PROBLEM_PAYLOAD_TOO_LARGE, "the body exceeds 65536 bytes");
+		return;
+	}
+	if (!route) {
+		if (ctx->route == ROUTE_UNMATCHED)
+			reply_problem(out, PROBLEM_NOT_FOUND, "no such path");
+		else
+			reply_problem(out, PROBLEM_METHOD_NOT_ALLOWED, NULL);
+		return;
+	}
+	struct auth_claims claims;
+	if (route->scopes && !authorize_or_problem(conn, ctx->srv->app, route, &claims, out))
+		return;
+
+	struct query_collect qc = {.n = 0};
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &qc);
+	if (qc.overflow) {
+		reply_invalid_parameter(out, "query", "at most 32 query parameters");
+		return;
+	}
+	struct request req = {
+		.method = method,
+		.path = url,
+		.path_id = path_id[0] ? path_id : NULL,
+		.query = qc.params,
+		.nquery = qc.n,
+		.body = ctx->body.data ? ctx->body.data : "",
+		.body_len = ctx->body.len,
+		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"),
+		.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key"),
+		.request_id = ctx->request_id,
+		.claims = route->scopes ? &claims : NULL,
+		.app = ctx->srv->app,
+	};
+	dates_today(req.today);
+	dates_now_rfc3339(req.now);
+	bool has_body = !strcmp(method, "POST") || !strcmp(method, "PUT");
+	if (has_body && req.content_type && !is_json_type(req.content_type)) {
+		reply_problem(out, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json");
+		return;
+	}
+	int status = route->handler(&req, out);
+	if (status < 100 || status > 599 || out->status != status) {
+		log_write(LOG_ERROR, "handler returned no valid status", "request_id", ctx->request_id, "route",
+			  route_name(ctx->route), NULL);
+		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+	}
+}
+
+/* Builds and queues the one response of this request. */
+static enum MHD_Result send_reply(struct req_ctx *ctx, struct MHD_Connection *conn, struct reply *out,
+				  const char *allow)
+{
+	if (out->body.oom)
+		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL); /* small: fits even when memory is tight */
+	size_t len;
+	char *body = buf_steal(&out->body, &len);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", out->content_type ? out->content_type : "application/json");
+	MHD_add_response_header(resp, "X-Request-Id", ctx->request_id);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (out->location[0])
+		MHD_add_response_header(resp, "Location", out->location);
+	if (out->retry_after > 0) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", out->retry_after);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
+	if (out->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"inkasso\"");
+	if (out->status == 405 && allow[0])
+		MHD_add_response_header(resp, "Allow", allow);
+	ctx->status = out->status;
+	enum MHD_Result r = MHD_queue_response(conn, (unsigned)out->status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				 const char *version, const char *upload_data, size_t *upload_data_size,
+				 void **con_cls)
+{
+	(void)version;
+	struct server *srv = cls;
+	struct req_ctx *ctx = *con_cls;
+	if (!ctx) {
+		ctx = calloc(1, sizeof *ctx);
+		if (!ctx)
+			return MHD_NO;
+		ctx->srv = srv;
+		ctx->route = ROUTE_UNMATCHED;
+		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+		snprintf(ctx->method, sizeof ctx->method, "%s", method);
+		pick_request_id(conn, ctx->request_id, sizeof ctx->request_id);
+		atomic_fetch_add(&srv->in_flight, 1);
+		*con_cls = ctx;
+		/* Refuse a declared oversize body before reading it. Replying now
+		 * makes MHD close the connection, which is what we want here. */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > REQUEST_BODY_MAX) {
+			ctx->too_large = true;
+			struct reply out = {0};
+			reply_problem(&out, PROBLEM_PAYLOAD_TOO_LARGE, "the body exceeds 65536 bytes");
+			char allow[1] = "";
+			return send_reply(ctx, conn, &out, allow);
+		}
+		/* Replying on a later call keeps keep-alive connections open
+		 * (libmicrohttpd 0.9.75 closes them when the first call replies). */
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		/* Chunked bodies have no Content-Length: count as they come. */
+		if (!ctx->too_large && ctx->body.len + *upload_data_size <= REQUEST_BODY_MAX)
+			buf_append(&ctx->body, upload_data, *upload_data_size);
+		else {
+			ctx->too_large = true;
+			buf_free(&ctx->body);
+		}
+		*upload_data_size = 0;
+		/* A body dripped slowly (slowloris) is cut off at the deadline. */
+		if (elapsed_s(&ctx->start) > REQUEST_DEADLINE_S)
+			return MHD_NO;
+		return MHD_YES;
+	}
+	if (ctx->status)
+		return MHD_YES; /* already answered (early 413) */
+	struct reply out = {.status = 0};
+	char allow[64];
+	dispatch(ctx, conn, url, method, &out, allow, sizeof allow);
+	enum MHD_Result r = send_reply(ctx, conn, &out, allow);
+	buf_free(&out.body);
+	return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)conn;
+	struct server *srv = cls;
+	struct req_ctx *ctx = *con_cls;
+	if (!ctx)
+		return;
+	double secs = elapsed_s(&ctx->start);
+	metrics_observe_request(ctx->route, ctx->status, secs);
+	if (log_enabled(LOG_INFO)) {
+		char status[8], ms[24];
+		snprintf(status, sizeof status, "%d", ctx->status);
+		snprintf(ms, sizeof ms, "%.3f", secs * 1000);
+		/* The route pattern, never the raw path or query: queries can carry
+		 * a national id, paths are attacker-chosen. */
+		log_write(LOG_INFO, "request", "request_id", ctx->request_id, "method", ctx->method, "route",
+			  route_name(ctx->route), "status", status, "duration_ms", ms, "outcome",
+			  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "sent" : "aborted", NULL);
+	}
+	buf_free(&ctx->body);
+	free(ctx);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+struct server *server_start(struct app *app, const char *host, int port, int threads, char *err, size_t errlen)
+{
+	struct server *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->app = app;
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+		snprintf(err, errlen, "listen address %s is not an IPv4 address", host);
+		free(s);
+		return NULL;
+	}
+	if (threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (int)n : 2;
+	}
+	s->daemon = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, on_access, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)15,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE,
+		(unsigned)1, MHD_OPTION_END);
+	if (!s->daemon) {
+		snprintf(err, errlen, "cannot listen on %s:%d (in use or not permitted)", host, port);
+		free(s);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : port;
+	return s;
+}
+
+int server_port(const struct server *s) { return s->port; }
+
+void server_stop(struct server *s, int grace_ms)
+{
+	if (!s)
+		return;
+	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	for (int waited = 0; atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
+		usleep(10 * 1000);
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: MIT */
+/* The store: business operations on collection cases, with domain structs in
+ * and out. Handlers never see SQL; a PostgreSQL backend would implement this
+ * header and nothing above it would change.
+ *
+ * Threading: every function may be called from any thread. Writes are
+ * serialised on one writer connection (BEGIN IMMEDIATE); reads use a pool of
+ * read connections (WAL lets them run beside the writer).
+ *
+ * Reads deliver rows through callbacks with borrowed views: the pointers in a
+ * struct case_row are valid only during the callback. This keeps the listing
+ * free of copies; the JSON writer reads straight from SQLite's memory. */
+#ifndef INKASSO_STORE_H
+#define INKASSO_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* Outcome of a store call. Negative: an error the caller maps to 5xx. */
+enum store_result {
+	STORE_HARD_ERROR = -2, /* I/O error, disk full, corruption: logged once by the store */
+	STORE_BUSY = -1,       /* the write lock was not obtained within busy_timeout */
+	STORE_NOT_FOUND = 0,
+	STORE_OK = 1,
+	STORE_DUPLICATE = 2,   /* a live case exists for (tenant, invoice number) */
+	STORE_REPLAY = 3,      /* idempotency key seen before with the same fingerprint */
+	STORE_KEY_REUSED = 4,  /* idempotency key seen before with another fingerprint */
+	STORE_STATE = 5,       /* the case is not in a state that allows the change */
+	STORE_LIMIT = 6,       /* an amount above the remaining balance (or not > 0) */
+};
+
+/* Room for an id of ours: a prefix ("cc_", "pay_", "act_", "st_"), a
+ * 26-character ULID and the NUL. */
+#define STORE_ID_MAX 40
+/* Room for a status or state name and its NUL. */
+#define STORE_NAME_MAX 16
+
+/* Case statuses of DESIGN.md. The order is part of the API of this header
+ * (bit masks in struct case_filter), not of the database. */
+enum case_status {
+	CASE_PENDING,
+	CASE_SUBMITTED,
+	CASE_OPEN,
+	CASE_PAUSED,
+	CASE_DISPUTED,
+	CASE_FAILED,
+	CASE_PAID,
+	CASE_WITHDRAWN,
+	CASE_CLOSED,
+	CASE_REJECTED,
+	CASE__COUNT
+};
+#define CASE_MASK_OPEN                                                                       \
+	((1u << CASE_PENDING) | (1u << CASE_SUBMITTED) | (1u << CASE_OPEN) | (1u << CASE_PAUSED) | \
+	 (1u << CASE_DISPUTED) | (1u << CASE_FAILED))
+#define CASE_MASK_CLOSED \
+	((1u << CASE_PAID) | (1u << CASE_WITHDRAWN) | (1u << CASE_CLOSED) | (1u << CASE_REJECTED))
+
+/* "pending", "submitted", ... ; NULL for an out-of-range value. */
+const char *case_status_name(enum case_status s);
+/* Parses a status name; returns -1 if unknown. */
+int case_status_parse(const char *name);
+
+/* Per-tenant agency settings (DESIGN.md "Agency settings"). */
+struct agency_settings {
+	char creditor_reference[65];
+	char api_key[257];       /* write-only through the API; stored for the agency client */
+	bool api_key_set;
+	char service[16];        /* pre_collection | collection | international | surveillance */
+	char customer_type[16];  /* consumer | business | auto */
+	int min_days_overdue;    /* default 14 */
+	int reminder_wait_days;  /* default 14 */
+	int64_t min_amount;      /* minor units, default 1 */
+	bool enabled;
+	int api_key_valid;       /* last validate call: 1 true, 0 false, -1 unknown */
+	char updated_at[25];
+};
+
+/* A case as stored. In callbacks: borrowed pointers, valid during the call.
+ * NULL means JSON null. */
+struct case_row {
+	const char *id;            /* "cc_" + 26-char ULID */
+	const char *tenant;
+	int64_t seq;               /* per-tenant creation order; the cursor key */
+	const char *status;
+	const char *stage;
+	const char *agency_status;
+	const char *service;
+	const char *debtor_type;
+	const char *your_reference;
+	const char *agency_case_id;
+	const char *invoice_number;
+	const char *invoice_json;  /* the invoice object as accepted (valid JSON) */
+	const char *debtor_json;   /* the debtor object, phone normalised, national_id masked */
+	const char *currency;
+	int64_t original, paid, credited, remaining, interest, costs; /* minor units */
+	const char *created_at;    /* RFC 3339 UTC with milliseconds */
+	const char *updated_at;
+	const char *submitted_at;
+	const char *closed_at;
+};
+
+/* One status change of a case. */
+struct case_event_row {
+	int64_t seq;
+	const char *at;
+	const char *from;          /* NULL for the first event */
+	const char *to;
+	const char *source;        /* api | forwarder | sync */
+	const char *detail;        /* may be NULL */
+};
+
+/* Everything a new case writes, in one transaction: the case, its first event
+ * {from: null, to: pending, source: api}, its outbox row and, when idem_key is
+ * set, the idempotency record holding the exact answer. */
+struct case_new {
+	struct case_row c;             /* seq is assigned by the store; others set by the caller */
+	const char *debtor_name;       /* search columns, NULL when absent */
+	const char *business_name;
+	const char *org_number;
+	const char *date_of_birth;
+	const char *national_id;       /* clear number, only for the agency; never listed */
+	const char *national_id_hash;  /* hex keyed hash for exact search */
+	const char *idem_key;          /* NULL: no idempotency record */
+	const char *idem_fingerprint;  /* hex SHA-256 of the raw request body */
+	int idem_status;               /* the status of the answer to replay (201) */
+	const char *idem_body;         /* the answer body to replay, byte for byte */
+	size_t idem_body_len;
+};
+
+/* What store_case_create reports beside its result. */
+struct case_create_result {
+	int64_t seq;          /* STORE_OK: the assigned seq */
+	char case_id[40];     /* STORE_DUPLICATE: the live case */
+	int status;           /* STORE_REPLAY: stored status */
+	char *body;           /* STORE_REPLAY: stored body; malloc'd, caller frees */
+	size_t body_len;
+};
+
+/* Filters of GET /v1/collection-cases. NULL / 0 means "no filter". */
+struct case_filter {
+	const char *tenant;           /* required */
+	unsigned status_mask;         /* bits (1u << enum case_status); 0 = all */
+	const char *q;                /* substring, case-insensitive: debtor name, business name,
+				       * invoice number, your_reference, agency case id, org number */
+	const char *invoice_number;   /* exact */
+	const char *debtor_type;      /* exact */
+	const char *date_of_birth;    /* exact, YYYY-MM-DD */
+	const char *national_id_hash; /* exact */
+	const char *created_from;     /* YYYY-MM-DD, inclusive (UTC day) */
+	const char *created_to;       /* YYYY-MM-DD, inclusive (UTC day) */
+	int64_t before_seq;           /* keyset cursor: only seq < before_seq; 0 = newest */
+	int limit;                    /* 1..200 */
+};
+
+typedef int (*store_case_fn)(void *ctx, const struct case_row *c);
+typedef int (*store_event_fn)(void *ctx, const struct case_event_row *e);
+
+/* Opens (creating and migrating) the database at path: WAL, synchronous=FULL,
+ * foreign_keys=ON, busy_timeout, PRAGMA quick_check. Returns NULL with a
+ * message in err on failure. read_conns: size of the read pool (>= 1). */
+struct store *store_open(const char *path, int read_conns, char *err, size_t errlen);
+/* Closes all connections. NULL-safe. No call may be in flight. */
+void store_close(struct store *s);
+/* True if the database accepts a write transaction now (readyz). */
+bool store_writable(struct store *s);
+
+/* Reads the tenant's settings. STORE_NOT_FOUND when never written. */
+enum store_result store_settings_get(struct store *s, const char *tenant, struct agency_settings *out);
+/* Inserts or replaces the tenant's settings (updated_at from in). */
+enum store_result store_settings_put(struct store *s, const char *tenant, const struct agency_settings *in);
+
+/* Looks up an idempotency record (tenant, key). STORE_NOT_FOUND, or
+ * STORE_REPLAY (fingerprint equal: status/body filled, body malloc'd) or
+ * STORE_KEY_REUSED. */
+enum store_result store_idempotency_get(struct store *s, const char *tenant, const char *key,
+					const char *fingerprint, struct case_create_result *out);
+
+/* Creates a case (see struct case_new). In one BEGIN IMMEDIATE transaction:
+ * idempotency re-check (REPLAY / KEY_REUSED), live-duplicate check
+ * (DUPLICATE with case_id), then the inserts. STORE_OK only after COMMIT
+ * returned SQLITE_OK. */
+enum store_result store_case_create(struct store *s, const struct case_new *in,
+				    struct case_create_result *out);
+
+/* Reads one case of the tenant (another tenant's id is NOT_FOUND): case_fn
+ * once, then event_fn for each event in order (event_fn may be NULL). A
+ * callback returning non-zero stops the read (result stays STORE_OK). */
+enum store_result store_case_get(struct store *s, const char *tenant, const char *id,
+				  store_case_fn case_fn, store_event_fn event_fn, void *ctx);
+
+/* Lists cases newest first (seq descending) matching f: fn for up to
+ * f->limit rows; *has_more tells whether another row follows. */
+enum store_result store_case_list(struct store *s, const struct case_filter *f, store_case_fn fn,
+				  void *ctx, bool *has_more);
+
+/* Reads the named per-database secret into out (len bytes), creating it from
+ * getrandom(2) on first use. Used for the national-id search key, so that
+ * hashes stay stable for the life of the database and need no setting. */
+enum store_result store_secret_get(struct store *s, const char *name, unsigned char *out, size_t len);
+
+/* Number of outbox rows not yet delivered (metrics). -1 on error. */
+int64_t store_outbox_depth(struct store *s);
+
+/* ---- after the handoff: payments, actions, retry (store_after.c) ---- */
+
+/* A payment or credit note. In callbacks: borrowed pointers, valid during
+ * the call. */
+struct payment_row {
+	const char *id;            /* "pay_" + ULID */
+	const char *tenant;
+	const char *case_id;
+	const char *kind;          /* payment | credit_note */
+	int64_t amount;            /* minor units, > 0, as registered or reported */
+	int64_t applied;           /* the part counted in the balance (agency payments are capped) */
+	const char *paid_on;       /* YYYY-MM-DD */
+	const char *reference;     /* NULL when none */
+	const char *source;        /* api | agency */
+	const char *agency_payment_id; /* NULL for api payments */
+	const char *created_at;
+	bool forwarded;            /* api payments: the agency took its DIRECTPAYMENT */
+};
+
+/* An action for the agency. States: pending (in the outbox), sent (the
+ * agency took it), failed (the forwarder gave up), cancelled (dropped because
+ * the case was withdrawn before the agency had it), done (carried out here
+ * without the agency: withdrawing a case the agency never received). */
+struct action_row {
+	const char *id;            /* "act_" + ULID */
+	const char *tenant;
+	const char *case_id;
+	const char *type;          /* comment | withdraw | pause | resume | dispute */
+	const char *comment;       /* NULL when none */
+	const char *state;
+	const char *created_at;
+	const char *updated_at;
+};
+
+/* The part of a settlement allocated to one case. */
+struct settlement_ref_row {
+	const char *settlement_id; /* ours, "st_" + ULID */
+	int64_t amount;
+	const char *allocation_date;
+};
+
+typedef int (*store_payment_fn)(void *ctx, const struct payment_row *p);
+typedef int (*store_action_fn)(void *ctx, const struct action_row *a);
+typedef int (*store_settlement_ref_fn)(void *ctx, const struct settlement_ref_row *r);
+
+/* The callbacks of store_case_detail, called in this order: on_case once,
+ * then each list oldest first. A NULL callback skips its list. */
+struct case_detail_fns {
+	store_case_fn on_case;
+	store_event_fn on_event;
+	store_payment_fn on_payment;          /* api payments only: agency ones are not listed */
+	store_action_fn on_action;
+	store_settlement_ref_fn on_settlement;
+};
+
+/* Reads one case of the tenant with its events, payments, actions and
+ * settlement allocations, all from one snapshot (GET /v1/collection-cases/{id}).
+ * STORE_NOT_FOUND for an unknown id or another tenant's. A callback returning
+ * non-zero stops the read (result stays STORE_OK). */
+enum store_result store_case_detail(struct store *s, const char *tenant, const char *id,
+				    const struct case_detail_fns *fns, void *ctx);
+
+/* What store_payment_add reports beside its result. */
+struct payment_add_result {
+	char id[STORE_ID_MAX];          /* STORE_OK: the new payment's id */
+	int64_t remaining;              /* STORE_OK: the balance after; STORE_LIMIT: the balance before */
+	char status[STORE_NAME_MAX];    /* STORE_OK, STORE_STATE: the case's status */
+};
+
+/* Registers money the creditor received directly (kind "payment") or credited
+ * ("credit_note"), amount > 0 minor units, paid_on YYYY-MM-DD, reference NULL
+ * or text. In one BEGIN IMMEDIATE transaction: the case must be the tenant's
+ * (else STORE_NOT_FOUND) and not closed (paid, withdrawn, closed, rejected:
+ * STORE_STATE); amount at most its remaining balance (else STORE_LIMIT). Then
+ * the payment (source api), the balance at once (paid or credited up,
+ * remaining down) and an outbox row (kind payment) that forwards it as a
+ * DIRECTPAYMENT after the case's earlier rows. */
+enum store_result store_payment_add(struct store *s, const char *tenant, const char *case_id,
+				    const char *kind, int64_t amount, const char *paid_on,
+				    const char *reference, const char *now,
+				    struct payment_add_result *out);
+
+/* What store_action_add reports beside its result. */
+struct action_add_result {
+	char id[STORE_ID_MAX];          /* STORE_OK: the new action's id */
+	char state[STORE_NAME_MAX];     /* STORE_OK: "pending" (queued) or "done" (withdrawn here) */
+	char status[STORE_NAME_MAX];    /* STORE_OK: the case's status after; STORE_STATE: its status */
+};
+
+/* Registers an action (type comment, withdraw, pause, resume or dispute;
+ * comment NULL or text) in one BEGIN IMMEDIATE transaction. Allowed statuses:
+ * comment: any open status (pending, submitted, open, paused, disputed,
+ * failed); withdraw: the same; pause: open; resume: paused; dispute: open,
+ * paused. Otherwise STORE_STATE; STORE_NOT_FOUND for an unknown case or
+ * another tenant's.
+ * A withdraw of a case the agency provably never received (pending or failed,
+ * its create row not sent and not of unknown outcome) happens here: the case
+ * becomes withdrawn at once (event source api), its queued outbox rows and
+ * actions are cancelled, and the action is recorded in state "done". Every
+ * other action is recorded "pending" with an outbox row (kind action) behind
+ * the case's earlier rows; the status changes when the agency reports it. */
+enum store_result store_action_add(struct store *s, const char *tenant, const char *case_id,
+				   const char *type, const char *comment, const char *now,
+				   struct action_add_result *out);
+
+/* Puts a failed case back to pending (event source api) with its failed
+ * outbox rows pending again (attempts 0, due at once; lookup_first kept, so
+ * an unknown outcome is still looked up) and its failed actions pending.
+ * STORE_STATE (status copied into status, STORE_NAME_MAX bytes; may be NULL)
+ * unless the case is failed; STORE_NOT_FOUND for an unknown case or another
+ * tenant's. */
+enum store_result store_case_retry(struct store *s, const char *tenant, const char *case_id,
+				   const char *now, char *status);
+
+/* ---- the outbox and the forwarder (store_outbox.c) ---- */
+
+/* A claimed outbox row. Copied out: valid after the call. */
+struct outbox_item {
+	int64_t id;
+	char tenant[65];
+	char case_id[STORE_ID_MAX];
+	char kind[8];                   /* create | action | payment */
+	char ref_id[STORE_ID_MAX];      /* the action or payment id; "" for create */
+	int attempts;                   /* including the one just claimed */
+	bool lookup_first;              /* an earlier send has an unknown outcome: look the invoice up first */
+};
+
+/* Claims the row due first (state pending, next_attempt_at <= now_ms; order
+ * next_attempt_at, then id) whose case has no earlier row (smaller id) still
+ * pending, sending or failed: a case's rows go out in order, actions and
+ * payments behind its create. Sets it sending, attempts + 1, and copies it
+ * into out. STORE_NOT_FOUND when nothing is due. Call store_outbox_done,
+ * _retry or _fail for every row claimed. */
+enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct outbox_item *out);
+
+/* At startup: every row left sending by a previous process goes back to
+ * pending, due at once, with lookup_first set (its outcome is unknown).
+ * *requeued (may be NULL) receives the number of rows. */
+enum store_result store_outbox_requeue_sending(struct store *s, int64_t *requeued);
+
+/* Marks a sending row delivered (an action row's action becomes "sent").
+ * STORE_STATE when the row is not sending (unknown id included). */
+enum store_result store_outbox_done(struct store *s, int64_t id);
+
+/* Puts a sending row back to pending, due at next_at_ms, with lookup_first as
+ * given (true after an unknown outcome, false after a lookup showed it absent
+ * or after a send that provably did not arrive), last_error kept for support.
+ * STORE_STATE when the row is not sending. */
+enum store_result store_outbox_retry(struct store *s, int64_t id, int64_t next_at_ms,
+				     bool lookup_first, const char *last_error);
+
+/* Gives a sending row up (state failed; an action row's action becomes
+ * "failed"). lookup_first: whether the last attempt's outcome is unknown,
+ * kept for a retry and so that a withdraw never cancels locally a case the
+ * agency may have. The case's status is the caller's (store_case_transition).
+ * STORE_STATE when the row is not sending. */
+enum store_result store_outbox_fail(struct store *s, int64_t id, bool lookup_first,
+				    const char *last_error);
+
+/* What the agency told about a case, for store_case_transition. NULL members
+ * leave the stored value unchanged. paid, credited and remaining are never
+ * taken from the agency's case balance: they follow the payment ledger (api
+ * payments at once, the agency's through store_sync_payment), which is what
+ * keeps them from being counted twice. */
+struct case_agency_fields {
+	const char *agency_case_id;
+	const char *stage;              /* lower case */
+	const char *agency_status;      /* as reported */
+	bool has_charges;               /* interest and costs replace the stored ones */
+	int64_t interest;
+	int64_t costs;
+};
+
+/* Moves the tenant's case to status to (a case_status_name, or NULL for an
+ * update of f only) if its current status is in from_mask (bits 1u << enum
+ * case_status), in one BEGIN IMMEDIATE transaction. A status change writes
+ * an event {from, to, source (api | forwarder | sync), detail (may be NULL)}
+ * at now, sets submitted_at on -> submitted, closed_at on -> a closed status
+ * (cleared on -> an open one); -> rejected also cancels the case's pending and
+ * failed outbox rows (and their actions): the agency has no case for them.
+ * Same status: no event. Nothing to change: nothing written, not even
+ * updated_at, so applying the same agency data twice changes nothing.
+ * STORE_STATE if the status is not in from_mask, STORE_NOT_FOUND for an
+ * unknown case or another tenant's. */
+enum store_result store_case_transition(struct store *s, const char *tenant, const char *case_id,
+					unsigned from_mask, const char *to, const char *source,
+					const char *detail, const char *now,
+					const struct case_agency_fields *f);
+
+typedef int (*store_case_agency_fn)(void *ctx, const struct case_row *c, const char *national_id);
+
+/* Reads the tenant's case for the agency mapping: fn once with the row and
+ * the clear national id (NULL when none; never log it). STORE_NOT_FOUND for
+ * an unknown case or another tenant's. */
+enum store_result store_case_for_agency(struct store *s, const char *tenant, const char *case_id,
+					store_case_agency_fn fn, void *ctx);
+
+/* Reads one action by id (an outbox row's ref_id): fn once. STORE_NOT_FOUND
+ * when there is none. No tenant check: for the forwarder, not for requests. */
+enum store_result store_action_get(struct store *s, const char *id, store_action_fn fn, void *ctx);
+
+/* Reads one payment by id (an outbox row's ref_id): fn once. STORE_NOT_FOUND
+ * when there is none. No tenant check: for the forwarder, not for requests. */
+enum store_result store_payment_get(struct store *s, const char *id, store_payment_fn fn, void *ctx);
+
+/* ---- the sync loop (store_sync.c) ---- */
+
+typedef int (*store_tenant_fn)(void *ctx, const char *tenant, const struct agency_settings *settings);
+
+/* Calls fn for every tenant with stored settings (enabled or not: a tenant
+ * that disabled its integration may still have cases to follow), in tenant
+ * order. The rows are copied first and no database read is held during fn,
+ * so fn may call the store and take its time. Non-zero from fn stops. */
+enum store_result store_tenants_with_settings(struct store *s, store_tenant_fn fn, void *ctx);
+
+/* Calls fn for each of the tenant's cases the agency has and that may still
+ * change (submitted, open, paused, disputed), oldest first. Rows are copied in
+ * pages and no database read is held during fn, so fn may call the store and
+ * take its time; the pointers in the row are valid during the call only.
+ * Non-zero from fn stops. */
+enum store_result store_cases_to_sync(struct store *s, const char *tenant, store_case_fn fn,
+				      void *ctx);
+
+/* A payment the agency collected, as its payments list reports it. */
+struct agency_payment {
+	const char *agency_payment_id;  /* the agency's unique id: applied once */
+	const char *agency_case_id;     /* NULL or the agency's case id */
+	const char *invoice_number;     /* NULL or the invoice number */
+	int64_t amount;                 /* minor units, > 0 */
+	const char *paid_on;            /* YYYY-MM-DD */
+};
+
+/* Applies an agency payment once, in one BEGIN IMMEDIATE transaction: the
+ * tenant's case is found by agency case id, else by invoice number (the live
+ * case first, else the newest); none: STORE_NOT_FOUND. A payment id seen
+ * before: STORE_OK with *applied false and nothing changed. Otherwise it is
+ * recorded (source agency) and counted in paid up to what is still owed:
+ * paid + credited never exceeds the claim (original). amount <= 0:
+ * STORE_LIMIT. applied may be NULL. */
+enum store_result store_sync_payment(struct store *s, const char *tenant,
+				     const struct agency_payment *p, const char *now,
+				     bool *applied);
+
+/* One allocation of an agency settlement, as the agency reports it. */
+struct agency_allocation {
+	const char *allocation_id;
+	const char *agency_case_id;     /* NULL or the agency's case id */
+	const char *invoice_number;
+	int64_t amount;                 /* minor units */
+	const char *allocation_date;    /* YYYY-MM-DD */
+};
+
+/* A settlement (payout) as the agency reports it. */
+struct agency_settlement {
+	const char *agency_settlement_id;
+	const char *settlement_date;    /* YYYY-MM-DD */
+	const char *agency;
+	const char *remittance_reference; /* NULL when none */
+	int64_t amount;                 /* minor units */
+	const char *currency;
+	const struct agency_allocation *allocations;
+	size_t nallocations;
+};
+
+/* Imports a settlement (every member set but remittance_reference and the
+ * allocations' agency_case_id) once per (tenant, agency_settlement_id), with its
+ * allocations linked to the tenant's cases by agency case id, else invoice
+ * number (left unlinked when neither matches), in one transaction. Seen
+ * before: STORE_OK, *created false, nothing changed. An allocation id
+ * repeated within the settlement: STORE_DUPLICATE, nothing stored.
+ * created may be NULL. */
+enum store_result store_sync_settlement(struct store *s, const char *tenant,
+					const struct agency_settlement *in, const char *now,
+					bool *created);
+
+/* Records that the agency event event_id of case case_id was applied: *is_new
+ * is true the first time, false on every later call (nothing written).
+ * STORE_NOT_FOUND when there is no such case. */
+enum store_result store_agency_event_seen(struct store *s, const char *case_id,
+					  const char *event_id, bool *is_new);
+
+/* ---- settlements (store_settlements.c) ---- */
+
+/* A settlement as stored. In callbacks: borrowed pointers, valid during the call. */
+struct settlement_row {
+	const char *id;                 /* "st_" + ULID */
+	int64_t seq;                    /* per-tenant import order: the cursor key */
+	const char *agency_settlement_id;
+	const char *settlement_date;    /* YYYY-MM-DD */
+	const char *agency;
+	const char *remittance_reference; /* NULL when none */
+	int64_t amount;
+	const char *currency;
+	const char *created_at;
+};
+
+/* One allocation of a settlement. */
+struct allocation_row {
+	const char *allocation_id;
+	const char *case_id;            /* ours; NULL when the agency's case is not one of ours */
+	const char *invoice_number;
+	int64_t amount;
+	const char *allocation_date;
+};
+
+/* Callbacks for settlements: on_settlement, then on_allocation for each of its
+ * allocations in the agency's order, then on_end. Non-zero stops the read. */
+struct settlement_fns {
+	int (*on_settlement)(void *ctx, const struct settlement_row *st);
+	int (*on_allocation)(void *ctx, const struct allocation_row *a);
+	int (*on_end)(void *ctx, const struct settlement_row *st);
+};
+
+/* Lists the tenant's settlements newest settlement date first (import order
+ * within a day), from one snapshot: up to limit (1..200) after the cursor
+ * before_seq (the seq of the last settlement of the previous page; 0 for the
+ * first page). *has_more tells whether another settlement follows. A tenant
+ * with none: STORE_OK and no call. */
+enum store_result store_settlement_list(struct store *s, const char *tenant, int64_t before_seq,
+					int limit, const struct settlement_fns *fns, void *ctx,
+					bool *has_more);
+
+/* Reads one settlement of the tenant with its allocations. STORE_NOT_FOUND
+ * for an unknown id or another tenant's. */
+enum store_result store_settlement_get(struct store *s, const char *tenant, const char *id,
+				       const struct settlement_fns *fns, void *ctx);
+
+#endif

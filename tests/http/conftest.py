@@ -1,0 +1,383 @@
+# SPDX-License-Identifier: MIT
+"""Fixtures for the HTTP tests: the real inkasso binary on a loopback port,
+and a Prism proxy in front of it that checks every answer against
+openapi.yaml (a response that breaks the contract becomes a 500 there)."""
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+import requests
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.join(ROOT, os.environ.get("INKASSO_BIN", "bin/inkasso"))
+SIM_BIN = os.path.join(ROOT, os.environ.get("AGENCY_SIM_BIN", "bin/agency-sim"))
+PRISM = os.environ.get("PRISM_BIN", os.path.join(ROOT, ".tools/node_modules/.bin/prism"))
+SECRET = "http-test-secret-0123456789abcdef-0123456789"
+ALL_SCOPES = "cases:read cases:write settings:write"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, proc=None, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before answering {url}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+class Service:
+    """One inkasso process; restartable on the same database."""
+
+    def __init__(self, workdir, env=None):
+        self.workdir = workdir
+        self.port = free_port()
+        self.db = os.path.join(workdir, "inkasso.db")
+        self.log_path = os.path.join(workdir, "inkasso.log")
+        self.extra_env = env or {}
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self):
+        e = dict(os.environ)
+        e.update({
+            "INKASSO_LISTEN": f"127.0.0.1:{self.port}",
+            "INKASSO_DB": self.db,
+            "INKASSO_JWT_SECRET": SECRET,
+            "INKASSO_LOG_LEVEL": "info",
+            "INKASSO_THREADS": "4",
+            # Sanitized builds: fail loudly on leaks and UB.
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=23",
+            "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=24",
+        })
+        e.update(self.extra_env)
+        return e
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([BIN, "serve"], env=self.env(), stdout=self.log, stderr=self.log)
+        wait_http(self.url + "/healthz", self.proc)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+def mint(tenant, scope=ALL_SCOPES, ttl=3600):
+    out = subprocess.run([BIN, "token", "--tenant", tenant, "--scope", scope, "--ttl", str(ttl)],
+                         env={**os.environ, "INKASSO_JWT_SECRET": SECRET},
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+class Api:
+    """A small client: base URL plus a token per tenant."""
+
+    def __init__(self, base):
+        self.base = base
+        self.session = requests.Session()
+        self._tokens = {}
+
+    def token(self, tenant, scope=ALL_SCOPES):
+        key = (tenant, scope)
+        if key not in self._tokens:
+            self._tokens[key] = mint(tenant, scope)
+        return self._tokens[key]
+
+    def call(self, method, path, tenant=None, scope=ALL_SCOPES, json=None, headers=None, **kw):
+        h = dict(headers or {})
+        if tenant is not None and "Authorization" not in h:
+            h["Authorization"] = "Bearer " + self.token(tenant, scope)
+        r = self.session.request(method, self.base + path, json=json, headers=h, timeout=30, **kw)
+        # Prism answers a contract violation with a 500 naming it.
+        assert "sl-violations" not in r.headers, r.headers.get("sl-violations")
+        if r.status_code == 500:
+            assert "VIOLATIONS" not in r.text and "Violation" not in r.text, r.text
+        return r
+
+    def get(self, path, tenant=None, **kw):
+        return self.call("GET", path, tenant, **kw)
+
+    def post(self, path, tenant=None, **kw):
+        return self.call("POST", path, tenant, **kw)
+
+    def put(self, path, tenant=None, **kw):
+        return self.call("PUT", path, tenant, **kw)
+
+    def configure(self, tenant, **overrides):
+        body = {"creditor_reference": "CR-" + tenant, "api_key": "key-" + tenant,
+                "service": "collection", "customer_type": "auto"}
+        body.update(overrides)
+        r = self.put("/v1/agency-settings", tenant, json=body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def today():
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def valid_case(number=None, **invoice_overrides):
+    """The DESIGN.md example with dates that make it sendable today."""
+    t = today()
+    inv = {
+        "number": number or uuid.uuid4().hex[:12],
+        "issued_on": (t - dt.timedelta(days=90)).isoformat(),
+        "due_on": (t - dt.timedelta(days=60)).isoformat(),
+        "currency": "NOK",
+        "original_amount": 124900,
+        "outstanding_amount": 124900,
+        "fees": 3500,
+        "description": "Subscription January 2026",
+        "payment_reference": "RF71234567890123456789",
+        "reminders": [{"sent_on": (t - dt.timedelta(days=30)).isoformat(), "fee": 3500}],
+        "disputed": False,
+    }
+    inv.update(invoice_overrides)
+    return {
+        "your_reference": "cus_551",
+        "service": "collection",
+        "invoice": inv,
+        "debtor": {
+            "customer_number": "551",
+            "customer_type": "consumer",
+            "name": "Kari Nordmann",
+            "business_name": None,
+            "org_number": None,
+            "national_id": None,
+            "date_of_birth": "1985-04-12",
+            "email": "kari@example.no",
+            "phone": "+4791234567",
+            "extra_fields": [{"purpose": "phone_number", "value": "912 34 567"}],
+            "language": "nb",
+            "address": {"line1": "Storgata 1", "line2": None, "postal_code": "0155",
+                        "city": "Oslo", "country": "NO"},
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def service():
+    with tempfile.TemporaryDirectory(prefix="inkasso-http-") as d:
+        s = Service(d).start()
+        yield s
+        rc = s.stop()
+        assert rc == 0, f"inkasso exited {rc} on SIGTERM:\n{s.read_log()[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def prism(service):
+    port = free_port()
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [PRISM, "proxy", os.path.join(ROOT, "openapi.yaml"), service.url, "--errors",
+         "--validate-request=false", "-h", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=log, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def api(prism):
+    """Client through the validating proxy: every answer is checked against openapi.yaml."""
+    return Api(prism)
+
+
+@pytest.fixture(scope="session")
+def direct(service):
+    """Client straight to the service, for what a proxy would hide (keep-alive, raw bytes)."""
+    return Api(service.url)
+
+
+@pytest.fixture
+def tenant(api):
+    """A fresh, configured tenant per test: tests never see each other's cases."""
+    t = "t_" + uuid.uuid4().hex[:10]
+    api.configure(t)
+    return t
+
+
+# --- helpers shared by the test modules (added with the HTTP tests) -------
+import base64
+import hashlib
+import hmac
+import http.client
+import json as _json
+
+
+def b64url(raw):
+    if isinstance(raw, str):
+        raw = raw.encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def jwt_sign(claims, secret=SECRET, alg="HS256", header=None):
+    """A compact JWS signed by hand (independent of the binary under test).
+    alg selects the HMAC hash: HS256, HS384, HS512; header overrides it all."""
+    hdr = header if header is not None else {"alg": alg, "typ": "JWT"}
+    h = b64url(_json.dumps(hdr, separators=(",", ":")))
+    p = b64url(claims if isinstance(claims, (bytes, str)) else _json.dumps(claims, separators=(",", ":")))
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
+    key = secret.encode() if isinstance(secret, str) else secret
+    sig = hmac.new(key, f"{h}.{p}".encode(), digest).digest()
+    return f"{h}.{p}.{b64url(sig)}"
+
+
+def claims_for(tenant, scope=ALL_SCOPES, ttl=3600, **extra):
+    c = {"tenant": tenant, "scope": scope, "exp": int(time.time()) + ttl}
+    c.update(extra)
+    return c
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
+def fnr(born, individual=123):
+    """A valid Norwegian fødselsnummer (mod-11 control digits) for a birth date;
+    tries the next individual numbers until both control digits exist."""
+    for ind in range(individual, individual + 50):
+        d = [int(c) for c in born.strftime("%d%m%y") + f"{ind % 1000:03d}"]
+        k1 = 11 - sum(w * x for w, x in zip((3, 7, 6, 1, 8, 9, 4, 5, 2), d)) % 11
+        k1 = 0 if k1 == 11 else k1
+        if k1 == 10:
+            continue
+        k2 = 11 - sum(w * x for w, x in zip((5, 4, 3, 2, 7, 6, 5, 4, 3, 2), d + [k1])) % 11
+        k2 = 0 if k2 == 11 else k2
+        if k2 == 10:
+            continue
+        return "".join(map(str, d + [k1, k2]))
+    raise AssertionError("no valid fødselsnummer found")
+
+
+def no_org_number(base8="92360901"):
+    """A valid Norwegian organisasjonsnummer: 8 digits + mod-11 check digit."""
+    for n in range(int(base8), int(base8) + 100):
+        d = [int(c) for c in f"{n:08d}"]
+        k = 11 - sum(w * x for w, x in zip((3, 2, 7, 6, 5, 4, 3, 2), d)) % 11
+        k = 0 if k == 11 else k
+        if k != 10:
+            return "".join(map(str, d + [k]))
+    raise AssertionError("no valid org number found")
+
+
+def luhn_complete(digits9):
+    """Appends the Luhn check digit (Swedish personnummer, organisationsnummer)."""
+    total = 0
+    for i, c in enumerate(digits9):
+        v = int(c) * (2 if i % 2 == 0 else 1)
+        total += v - 9 if v > 9 else v
+    return digits9 + str((10 - total % 10) % 10)
+
+
+def raw_request(port, data, timeout=10):
+    """Sends raw bytes on a fresh connection; returns (status, headers, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        resp = http.client.HTTPResponse(s)
+        resp.begin()
+        return resp.status, resp.headers, resp.read()
+
+
+def assert_problem(r, status, code):
+    """r is an RFC 9457 problem with this status and code; returns its JSON."""
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["Content-Type"].startswith("application/problem+json"), r.headers
+    p = r.json()
+    assert p["status"] == status and p["code"] == code and p["type"] == "/problems/" + code, p
+    assert p["title"], p
+    return p
+
+
+def field_errors(r):
+    """The (pointer, code) pairs of a 422 validation_failed answer."""
+    p = assert_problem(r, 422, "validation_failed")
+    return {(e["pointer"], e["code"]) for e in p["errors"]}
+
+
+def new_tenant(api, **settings):
+    """A fresh tenant configured with these settings (on top of Api.configure's)."""
+    t = "t_" + uuid.uuid4().hex[:10]
+    api.configure(t, **settings)
+    return t
+
+
+def create_case(api, tenant, body=None, **kw):
+    r = api.post("/v1/collection-cases", tenant, json=body if body is not None else valid_case(), **kw)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def list_all(api, tenant, query=""):
+    """Every case of the listing (following the cursor), newest first."""
+    out, cursor = [], None
+    for _ in range(100):
+        q = query + (("&" if query else "") + "cursor=" + cursor if cursor else "")
+        r = api.get("/v1/collection-cases" + ("?" + q if q else ""), tenant)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        out += page["data"]
+        if not page["has_more"]:
+            assert page["next_cursor"] is None
+            return out
+        cursor = page["next_cursor"]
+    raise AssertionError("pagination did not end")
+
+
+def wait_until(pred, timeout=10.0, interval=0.02):
+    """Polls pred() until it is truthy; returns its value or fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met within %.1fs" % timeout)
+        time.sleep(interval)
+
+
+@pytest.fixture
+def fresh_service():
+    """A service of its own (own temp DB) for tests that stop or kill it."""
+    with tempfile.TemporaryDirectory(prefix="inkasso-own-") as d:
+        s = Service(d)
+        yield s
+        s.stop(signal.SIGKILL)  # no-op when the test already stopped it
