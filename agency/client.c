@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "handlers/dates.h"
+#include "handlers/money.h"
 #include "server/buf.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -519,6 +520,8 @@ enum agency_outcome agency_case(struct agency_client *ac, const char *api_key, c
 	begin(res);
 	if (!case_id || !case_id[0])
 		return refuse(ac, &call, res, "no case id");
+	if (!money_currency_valid(currency))
+		return refuse(ac, &call, res, "no known currency to read the amounts in");
 	enum agency_outcome o = perform(ac, api_key, &call, res);
 	if (o == AGENCY_OK && !agency_parse_case(ac->answer.data, ac->answer.len, currency, out ? out : &scratch, fn,
 						 ctx, res->message, sizeof res->message))

@@ -115,6 +115,27 @@ int agency_retry_after(const char *value, time_t now)
 	return t - now > AGENCY_RETRY_AFTER_MAX ? AGENCY_RETRY_AFTER_MAX : (int)(t - now);
 }
 
+/* json-c 0.16 accepts single-quoted object keys even in strict mode: find
+ * a quote outside double-quoted strings (escapes skipped). */
+static bool single_quote_outside_strings(const char *data, size_t len)
+{
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = data[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '\'') {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Parses one JSON value from the whole of data, refusing what json-c lets
  * through (RELIABILITY.md): bad UTF-8, NUL bytes, trailing data, depth. */
 static json_object *parse_root(const char *data, size_t len, char *err, size_t errlen)
@@ -132,6 +153,10 @@ static json_object *parse_root(const char *data, size_t len, char *err, size_t e
 	}
 	if (!utf8_valid(data, len, &bad)) {
 		fail(err, errlen, "", "answer", "not valid UTF-8");
+		goto out;
+	}
+	if (single_quote_outside_strings(data, len)) {
+		fail(err, errlen, "", "answer", "not JSON");
 		goto out;
 	}
 	tok = json_tokener_new_ex(AGENCY_JSON_DEPTH);
@@ -158,7 +183,8 @@ static json_object *parse_root(const char *data, size_t len, char *err, size_t e
 		}
 	}
 out:
-	json_tokener_free(tok);
+	if (tok) /* json_tokener_free is not NULL-safe in 0.16 */
+		json_tokener_free(tok);
 	return o;
 }
 
@@ -566,7 +592,7 @@ out:
 	return ok;
 }
 
-static bool read_payment(json_object *o, size_t i, struct agency_payment *out, char *err, size_t errlen)
+static bool read_payment(json_object *o, size_t i, struct agency_payment_report *out, char *err, size_t errlen)
 {
 	char p[32];
 	int digits;
@@ -594,7 +620,7 @@ bool agency_parse_payments(const char *data, size_t len, agency_payment_fn fn, v
 			   size_t *count, char *err, size_t errlen)
 {
 	bool ok = false;
-	struct agency_payment pay;
+	struct agency_payment_report pay;
 	if (count)
 		*count = 0;
 	json_object *root = root_of_type(data, len, json_type_array, err, errlen);
@@ -618,7 +644,7 @@ out:
 }
 
 static bool read_allocation(json_object *o, const char *sp, size_t j, int digits,
-			    struct agency_allocation *out, char *err, size_t errlen)
+			    struct agency_allocation_report *out, char *err, size_t errlen)
 {
 	char p[96];
 	snprintf(p, sizeof p, "%s.allocations[%zu]", sp, j);
@@ -637,12 +663,12 @@ static bool read_allocation(json_object *o, const char *sp, size_t j, int digits
 
 /* Reads settlement i; its allocations go to allocs (room for max of them)
  * when allocs is not NULL, else are only checked. */
-static bool read_settlement(json_object *o, size_t i, struct agency_settlement *out,
-			    struct agency_allocation *allocs, char *err, size_t errlen)
+static bool read_settlement(json_object *o, size_t i, struct agency_settlement_report *out,
+			    struct agency_allocation_report *allocs, char *err, size_t errlen)
 {
 	char p[32];
 	int digits;
-	struct agency_allocation scratch;
+	struct agency_allocation_report scratch;
 	snprintf(p, sizeof p, "settlements[%zu]", i);
 	memset(out, 0, sizeof *out);
 	if (!json_object_is_type(o, json_type_object))
@@ -673,8 +699,8 @@ bool agency_parse_settlements(const char *data, size_t len, agency_settlement_fn
 			      size_t *count, char *err, size_t errlen)
 {
 	bool ok = false;
-	struct agency_settlement s;
-	struct agency_allocation *allocs = NULL;
+	struct agency_settlement_report s;
+	struct agency_allocation_report *allocs = NULL;
 	char created[AGENCY_TS_MAX + 1];
 	size_t most = 0;
 	if (count)

@@ -76,8 +76,10 @@ struct agency_action_answer {
 	char status[AGENCY_TOKEN_MAX + 1];      /* "PENDING", or another token */
 };
 
-/* One payment the agency collected. */
-struct agency_payment {
+/* One payment the agency collected, as its payments list reports it (the
+ * "_report" names leave struct agency_payment, agency_allocation and
+ * agency_settlement to store/store.h, which the sync fills from these). */
+struct agency_payment_report {
 	char payment_id[AGENCY_ID_MAX + 1];
 	char case_id[AGENCY_ID_MAX + 1];
 	char invoice_number[AGENCY_ID_MAX + 1];
@@ -87,7 +89,7 @@ struct agency_payment {
 };
 
 /* One allocation of a settlement to a case. */
-struct agency_allocation {
+struct agency_allocation_report {
 	char allocation_id[AGENCY_ID_MAX + 1];
 	char case_id[AGENCY_ID_MAX + 1];
 	char invoice_number[AGENCY_ID_MAX + 1];
@@ -96,7 +98,7 @@ struct agency_allocation {
 };
 
 /* One payout, with its allocations (borrowed during the callback). */
-struct agency_settlement {
+struct agency_settlement_report {
 	char settlement_id[AGENCY_ID_MAX + 1];
 	char settlement_date[11];
 	char agency[AGENCY_TEXT_MAX + 1];       /* "" when absent or null */
@@ -104,15 +106,15 @@ struct agency_settlement {
 	int64_t amount;                         /* settlementAmount, minor units, >= 0 */
 	char currency[4];
 	size_t n_allocations;
-	const struct agency_allocation *allocations;
+	const struct agency_allocation_report *allocations;
 };
 
 /* Callbacks: called once per item, in the answer's order, only after the
  * whole answer was found valid. Returning non-zero stops the delivery (the
  * parser still returns true). */
 typedef int (*agency_event_fn)(void *ctx, const struct agency_event *e);
-typedef int (*agency_payment_fn)(void *ctx, const struct agency_payment *p);
-typedef int (*agency_settlement_fn)(void *ctx, const struct agency_settlement *s);
+typedef int (*agency_payment_fn)(void *ctx, const struct agency_payment_report *p);
+typedef int (*agency_settlement_fn)(void *ctx, const struct agency_settlement_report *s);
 
 /* Converts the text of a JSON number into minor units of a currency with
  * `digits` minor digits: optional '-', digits without leading zeros, then

@@ -107,7 +107,10 @@ static bool validated_or_problem(const struct request *req, struct case_input *i
 		goto out;
 	}
 	if (!case_validate(body, &s, req->today, in, &errs)) {
-		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
+		if (errs.n)
+			reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
+		else /* refused without a field error: it ran out of memory */
+			reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
 		goto out;
 	}
 	ok = true;

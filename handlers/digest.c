@@ -33,8 +33,16 @@ void digest_national_id(const unsigned char key[32], const char *national_id, ch
 			continue;
 		norm[k++] = (char)toupper((unsigned char)*p);
 	}
+	/* A Swedish personnummer may come with its century (12 digits) or
+	 * without (10): hash the 10-digit form so that both find the case. No
+	 * other supported format is 12 plain digits. */
+	const char *from = norm;
+	if (k == 12 && strspn(norm, "0123456789") == 12 && (!strncmp(norm, "19", 2) || !strncmp(norm, "20", 2))) {
+		from += 2;
+		k -= 2;
+	}
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
-	HMAC(EVP_sha256(), key, 32, (const unsigned char *)norm, k, md, &n);
+	HMAC(EVP_sha256(), key, 32, (const unsigned char *)from, k, md, &n);
 	to_hex(md, n, out);
 }

@@ -36,42 +36,55 @@ static bool find_nul(json_object *o, char *ptr, size_t plen)
 /* json-c 0.16 accepts, even with JSON_TOKENER_STRICT, what RFC 8259 forbids:
  * single-quoted strings, NaN and Infinity, raw control characters inside
  * strings; and it cuts an object key at "\u0000" ({"a\u0000b":1} has the key
- * "a"), which no later check can see. One pass over the raw bytes refuses
- * them; *bad is the offset of the first offending byte. */
-static bool json_lexically_strict(const char *b, size_t n, size_t *bad)
+ * "a"), which no later check can see (a NUL in a value is found by find_nul,
+ * which names its pointer). One pass over the raw bytes refuses them; returns
+ * NULL or what is wrong, with *bad the offset of the offending byte. */
+static const char *json_lexical_problem(const char *b, size_t n, size_t *bad)
 {
 	bool in_string = false;
+	size_t nul_at = 0;
+	bool has_nul = false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)b[i];
 		*bad = i;
 		if (in_string) {
 			if (c < 0x20)
-				return false;
-			if (c == '"')
-				in_string = false;
-			else if (c == '\\') {
-				if (i + 5 < n && b[i + 1] == 'u' && !memcmp(b + i + 2, "0000", 4))
-					return false;
+				return "control character in a string";
+			if (c == '\\') {
+				if (!has_nul && i + 5 < n && b[i + 1] == 'u' && !memcmp(b + i + 2, "0000", 4)) {
+					has_nul = true;
+					nul_at = i;
+				}
 				i++; /* the escaped character cannot end the string */
+			} else if (c == '"') {
+				in_string = false;
+				size_t j = i + 1;
+				while (j < n && strchr(" \t\r\n", b[j]) && b[j])
+					j++;
+				if (has_nul && j < n && b[j] == ':') {
+					*bad = nul_at;
+					return "NUL character in a key";
+				}
 			}
 			continue;
 		}
 		if (c == '"') {
 			in_string = true;
+			has_nul = false;
 		} else if (c == 't' || c == 'f' || c == 'n') {
 			const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
 			size_t wl = strlen(word);
 			if (n - i < wl || memcmp(b + i, word, wl) != 0)
-				return false;
+				return "unexpected character";
 			i += wl - 1;
 		} else if (c == 'e' || c == 'E') {
-			if (i == 0 || !strchr("0123456789", b[i - 1])) /* only as a number's exponent */
-				return false;
-		} else if (!strchr(" \t\r\n{}[],:-+.0123456789", c) || c == '\0') {
-			return false;
+			if (i == 0 || !strchr("0123456789", b[i - 1]) || !b[i - 1]) /* only a number's exponent */
+				return "unexpected character";
+		} else if (c == '\0' || !strchr(" \t\r\n{}[],:-+.0123456789", c)) {
+			return "unexpected character";
 		}
 	}
-	return true;
+	return NULL;
 }
 
 json_object *json_body_parse(const char *body, size_t len, char *why, size_t whylen)
@@ -83,10 +96,6 @@ json_object *json_body_parse(const char *body, size_t len, char *why, size_t why
 	}
 	if (!utf8_valid(body, len, &bad)) {
 		snprintf(why, whylen, "the body is not valid UTF-8 (byte %zu)", bad);
-		return NULL;
-	}
-	if (!json_lexically_strict(body, len, &bad)) {
-		snprintf(why, whylen, "not valid JSON at byte %zu", bad);
 		return NULL;
 	}
 	json_tokener *tok = json_tokener_new_ex(JSON_BODY_DEPTH);
@@ -113,6 +122,13 @@ json_object *json_body_parse(const char *body, size_t len, char *why, size_t why
 			json_object_put(o);
 			return NULL;
 		}
+	}
+	/* What json-c let through that is not JSON (see json_lexical_problem). */
+	const char *lex = json_lexical_problem(body, len, &bad);
+	if (lex) {
+		snprintf(why, whylen, "not valid JSON at byte %zu: %s", bad, lex);
+		json_object_put(o);
+		return NULL;
 	}
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(why, whylen, "the body must be a JSON object");

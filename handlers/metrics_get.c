@@ -10,6 +10,7 @@ int handle_metrics(const struct request *req, struct reply *out)
 	struct buf *b = &out->body;
 	metrics_render_requests(b);
 	metrics_render_agency(b);
+	metrics_render_forwarder(b);
 	buf_puts(b, "# HELP inkasso_outbox_depth Agency deliveries not yet done (pending or sending).\n"
 		    "# TYPE inkasso_outbox_depth gauge\n");
 	buf_printf(b, "inkasso_outbox_depth %lld\n", (long long)store_outbox_depth(req->app->store));

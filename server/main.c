@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agency/forwarder.h"
+#include "agency/sync.h"
 #include "server/app.h"
 #include "server/auth.h"
 #include "server/config.h"
@@ -20,6 +22,7 @@
 #include "store/store.h"
 
 #define VERSION "0.1.0"
+#define FORWARDER_WORKERS 2 /* per-case order holds with any number (the outbox claim) */
 
 static void usage(FILE *f)
 {
@@ -55,6 +58,8 @@ static int cmd_serve(struct config *cfg)
 	int rc = 1;
 	struct app app = {.cfg = cfg};
 	struct server *srv = NULL;
+	struct forwarder *fwd = NULL;
+	struct sync *syn = NULL;
 	char host[64];
 	int port;
 
@@ -99,6 +104,16 @@ static int cmd_serve(struct config *cfg)
 	app.openapi = inkasso_openapi_start;
 	app.openapi_len = (size_t)(inkasso_openapi_end - inkasso_openapi_start);
 
+	if (*cfg->agency_url) {
+		fwd = forwarder_start(app.store, cfg, FORWARDER_WORKERS, err, sizeof err);
+		syn = fwd ? sync_start(app.store, cfg, err, sizeof err) : NULL;
+		if (!syn) {
+			fprintf(stderr, "inkasso: INKASSO_AGENCY_URL: %s\n", err);
+			goto out;
+		}
+	} else {
+		log_write(LOG_WARN, "no INKASSO_AGENCY_URL: cases are stored and queued, not forwarded", NULL);
+	}
 	srv = server_start(&app, host, port, cfg->threads, err, sizeof err);
 	if (!srv) {
 		fprintf(stderr, "inkasso: %s\n", err);
@@ -116,7 +131,10 @@ static int cmd_serve(struct config *cfg)
 	srv = NULL;
 	rc = 0;
 out:
+	/* Requests first (they write), then the workers, then the database. */
 	server_stop(srv, 0);
+	sync_stop(syn);
+	forwarder_stop(fwd);
 	store_close(app.store);
 	auth_free(app.auth);
 	if (rc == 0)

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Statuses the service answers; anything else is counted under "other". */
@@ -103,5 +104,51 @@ void metrics_render_agency(struct buf *b)
 	for (int i = 0; i < AGENCY_SLOTS && agency[i].endpoint; i++)
 		buf_printf(b, "inkasso_agency_calls_total{endpoint=\"%s\",outcome=\"%s\"} %llu\n",
 			   agency[i].endpoint, agency[i].outcome, (unsigned long long)agency[i].n);
+	pthread_mutex_unlock(&agency_lock);
+}
+
+/* Last successful sync per tenant: tenants are few; a small table under a
+ * mutex. Past SYNC_TENANTS tenants the rest are not shown (logged instead). */
+#define SYNC_TENANTS 256
+static struct {
+	char tenant[65];
+	int64_t epoch;
+} syncs[SYNC_TENANTS];
+static atomic_uint_fast64_t forwarder_retries, forwarder_gave_up;
+
+void metrics_sync_ok(const char *tenant, int64_t epoch)
+{
+	pthread_mutex_lock(&agency_lock);
+	for (int i = 0; i < SYNC_TENANTS; i++) {
+		if (!syncs[i].tenant[0])
+			snprintf(syncs[i].tenant, sizeof syncs[i].tenant, "%s", tenant);
+		if (!strcmp(syncs[i].tenant, tenant)) {
+			syncs[i].epoch = epoch;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&agency_lock);
+}
+
+void metrics_forwarder_retry(void) { atomic_fetch_add(&forwarder_retries, 1); }
+
+void metrics_forwarder_gave_up(void) { atomic_fetch_add(&forwarder_gave_up, 1); }
+
+void metrics_render_forwarder(struct buf *b)
+{
+	buf_printf(b, "# HELP inkasso_forwarder_retries_total Agency deliveries rescheduled with backoff.\n"
+		      "# TYPE inkasso_forwarder_retries_total counter\n"
+		      "inkasso_forwarder_retries_total %llu\n"
+		      "# HELP inkasso_forwarder_failed_total Agency deliveries given up after the last attempt or refused.\n"
+		      "# TYPE inkasso_forwarder_failed_total counter\n"
+		      "inkasso_forwarder_failed_total %llu\n",
+		   (unsigned long long)atomic_load(&forwarder_retries),
+		   (unsigned long long)atomic_load(&forwarder_gave_up));
+	buf_puts(b, "# HELP inkasso_agency_last_sync_timestamp_seconds Last agency sync without errors, per tenant.\n"
+		    "# TYPE inkasso_agency_last_sync_timestamp_seconds gauge\n");
+	pthread_mutex_lock(&agency_lock);
+	for (int i = 0; i < SYNC_TENANTS && syncs[i].tenant[0]; i++)
+		buf_printf(b, "inkasso_agency_last_sync_timestamp_seconds{tenant=\"%s\"} %lld\n", syncs[i].tenant,
+			   (long long)syncs[i].epoch);
 	pthread_mutex_unlock(&agency_lock);
 }

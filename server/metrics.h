@@ -12,6 +12,13 @@ void metrics_observe_request(enum route_id route, int status, double seconds);
 /* Counts one agency call by endpoint name (static string) and outcome
  * ("ok", "retry", "rejected", "unknown", "error"). */
 void metrics_agency_call(const char *endpoint, const char *outcome);
+/* Records a successful agency sync of tenant at epoch seconds. */
+void metrics_sync_ok(const char *tenant, int64_t epoch);
+/* Counts one forwarder retry (a delivery rescheduled) or give-up (failed). */
+void metrics_forwarder_retry(void);
+void metrics_forwarder_gave_up(void);
+/* Writes the forwarder and sync metrics in Prometheus text format. */
+void metrics_render_forwarder(struct buf *b);
 /* Writes the request metrics in Prometheus text format. */
 void metrics_render_requests(struct buf *b);
 /* Writes the agency call counters in Prometheus text format. */

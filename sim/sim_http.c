@@ -2,9 +2,9 @@
 #include "sim/sim_http.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <inttypes.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -195,13 +195,13 @@ static void sim_http_completed(void *cls, struct MHD_Connection *conn, void **co
 static void sim_http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
+	char msg[256];
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	/* That is what MHD says when the access handler returns MHD_NO, which
 	 * is how an injected drop closes a connection; the request line
 	 * already reports it as "fault":"drop". */
-	if (strncmp(fmt, "Application reported internal error", 35) == 0)
+	if (strstr(msg, "Application reported internal error"))
 		return;
-	char msg[256];
-	vsnprintf(msg, sizeof msg, fmt, ap);
 	size_t n = strlen(msg);
 	if (n > 0 && msg[n - 1] == '\n')
 		msg[n - 1] = '\0';

@@ -227,9 +227,12 @@ static enum store_result match_case(struct store_conn *w, const char *tenant,
 	enum store_result r = STORE_NOT_FOUND;
 	int rc = SQLITE_OK;
 	if (agency_case_id && agency_case_id[0]) {
-		/* "agency_case_id = ?" implies the partial index's IS NOT NULL. */
+		/* Named, as in the listing: without ANALYZE statistics SQLite
+		 * would walk the tenant's primary key instead. "agency_case_id =
+		 * ?" implies the partial index's IS NOT NULL. */
 		r = store_prepare(w, STMT_CASE_BY_AGENCY_ID,
-				  "SELECT id, remaining FROM cases WHERE tenant = ?1"
+				  "SELECT id, remaining FROM cases INDEXED BY cases_agency_case"
+				  " WHERE tenant = ?1"
 				  " AND agency_case_id = ?2 ORDER BY seq DESC LIMIT 1",
 				  &st);
 		if (r != STORE_OK)
@@ -241,7 +244,8 @@ static enum store_result match_case(struct store_conn *w, const char *tenant,
 	if (r != STORE_NOT_FOUND || !invoice_number || !invoice_number[0])
 		return r;
 	r = store_prepare(w, STMT_CASE_BY_INVOICE,
-			  "SELECT id, remaining FROM cases WHERE tenant = ?1 AND invoice_number = ?2"
+			  "SELECT id, remaining FROM cases INDEXED BY cases_invoice"
+			  " WHERE tenant = ?1 AND invoice_number = ?2"
 			  " ORDER BY status NOT IN ('withdrawn', 'rejected') DESC, seq DESC LIMIT 1",
 			  &st);
 	if (r != STORE_OK)

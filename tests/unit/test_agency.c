@@ -491,6 +491,10 @@ Test(parse, small_answers)
 	cr_expect(agency_parse_validate(no_v, strlen(no_v), &v, err, sizeof err));
 	cr_expect_not(v.is_valid);
 	cr_expect_str_eq(v.message, "invalid api key "); /* control character cleaned */
+	/* Quotes inside strings are text, not json-c's single-quoted keys. */
+	const char *quotes = "{\"x\\\"'\":1,\"isValid\":true,\"message\":\"it's \\\\\"}";
+	cr_expect(agency_parse_validate(quotes, strlen(quotes), &v, err, sizeof err), "%s", err);
+	cr_expect_str_eq(v.message, "it's \\");
 	const char *null_msg = "{\"isValid\":true,\"message\":null}";
 	cr_expect(agency_parse_validate(null_msg, strlen(null_msg), &v, err, sizeof err));
 
@@ -544,7 +548,7 @@ static const char payments_answer[] =
 	"{\"paymentId\":\"p3\",\"caseId\":\"9\",\"invoiceNumber\":\"8\",\"paymentDate\":\"2026-02-11\","
 	"\"amount\":0.001,\"currency\":\"KWD\"}]";
 
-static int collect_payment(void *ctx, const struct agency_payment *p)
+static int collect_payment(void *ctx, const struct agency_payment_report *p)
 {
 	struct collected *c = ctx;
 	if (c->n < 8) {
@@ -595,7 +599,7 @@ static const char settlements_answer[] =
 	"{\"settlementId\":\"s2\",\"settlementDate\":\"2026-02-23\",\"agency\":null,\"remittanceReference\":null,"
 	"\"settlementAmount\":0,\"currency\":\"JPY\",\"allocations\":[]}]}";
 
-static int collect_settlement(void *ctx, const struct agency_settlement *s)
+static int collect_settlement(void *ctx, const struct agency_settlement_report *s)
 {
 	struct collected *c = ctx;
 	if (c->n < 8) {
@@ -859,7 +863,7 @@ Test(client, base_url_policy)
 		{"http://agency-sim:8090", false, false},
 		{"http://128.0.0.1", false, false},
 		{"http://127.0.0.1.evil.example", false, false},
-		{"http://127.1", false, false},
+		{"http://127.1", false, true}, /* curl normalises it to 127.0.0.1, where it connects */
 		{"http://localhost.evil.example", false, false},
 		{"ftp://agency.example", true, false},
 		{"file:///etc/passwd", true, false},
@@ -1299,6 +1303,7 @@ Test(net, query_escaping_and_local_refusals)
 	cr_expect_eq(agency_settlements(ac, "k", NULL, "2026-1-1", NULL, NULL, &res), AGENCY_REJECTED);
 	cr_expect_eq(agency_distribution(ac, "k", "", NULL, &res), AGENCY_REJECTED);
 	cr_expect_eq(agency_case(ac, "k", NULL, "NOK", NULL, NULL, NULL, &res), AGENCY_REJECTED);
+	cr_expect_eq(agency_case(ac, "k", "481920", "nok", NULL, NULL, NULL, &res), AGENCY_REJECTED);
 	cr_expect_eq(agency_invoice_create(ac, "k", NULL, NULL, &res), AGENCY_REJECTED);
 	cr_expect_eq(agency_action(ac, "k", "", NULL, &res), AGENCY_REJECTED);
 	cr_expect_eq(requests(), 2);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "handlers/cursor.h"
+#include "handlers/digest.h"
 #include "handlers/json_body.h"
 #include "server/buf.h"
 #include "server/jsonw.h"
@@ -159,4 +160,20 @@ Test(problem, writes_rfc9457_with_field_errors)
 	cr_expect_eq(e.n, 64, "errors are capped");
 	field_errors_free(&e);
 	buf_free(&out.body);
+}
+
+Test(digest, national_id_forms_hash_alike_and_keys_differ)
+{
+	unsigned char k1[32] = {1}, k2[32] = {2};
+	char a[DIGEST_HEX_LEN], b[DIGEST_HEX_LEN], c[DIGEST_HEX_LEN];
+	digest_national_id(k1, "19811218-9876", a);
+	digest_national_id(k1, "811218 9876", b);
+	cr_expect_str_eq(a, b, "12- and 10-digit Swedish forms must find the same case");
+	digest_national_id(k2, "811218-9876", c);
+	cr_expect_str_neq(b, c, "the hash is keyed");
+	digest_national_id(k1, "131052-308t", a);
+	digest_national_id(k1, "131052-308T", b);
+	cr_expect_str_eq(a, b);
+	cr_expect_eq(strlen(a), 64);
+	cr_expect(strstr(a, "131052") == NULL);
 }

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+#include "agency/forwarder.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agency/backoff.h"
+#include "agency/client.h"
+#include "agency/mapping.h"
+#include "handlers/dates.h"
+#include "server/ids.h"
+#include "server/log.h"
+#include "server/metrics.h"
+
+#define FORWARDER_MAX_WORKERS 8
+#define IDLE_POLL_MS 100 /* how long a worker naps when nothing is due */
+
+struct forwarder {
+	struct store *st;
+	const struct config *cfg;
+	atomic_bool stop;
+	int nworkers;
+	pthread_t threads[FORWARDER_MAX_WORKERS];
+	struct agency_client *clients[FORWARDER_MAX_WORKERS];
+	struct worker_arg {
+		struct forwarder *f;
+		int index;
+	} args[FORWARDER_MAX_WORKERS];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* What a delivery needs of the case, copied out of the store's callback. */
+struct case_view {
+	char invoice_number[80];
+	char agency_case_id[80];
+	char currency[4];
+	char status[16];
+	char *invoice_body; /* create only: the agency's invoice body, malloc'd */
+	char err[160];
+	const struct agency_settings *settings;
+	bool want_body;
+};
+
+static int copy_case(void *ctx, const struct case_row *c, const char *national_id)
+{
+	struct case_view *v = ctx;
+	snprintf(v->invoice_number, sizeof v->invoice_number, "%s", c->invoice_number);
+	snprintf(v->agency_case_id, sizeof v->agency_case_id, "%s", c->agency_case_id ? c->agency_case_id : "");
+	snprintf(v->currency, sizeof v->currency, "%s", c->currency ? c->currency : "");
+	snprintf(v->status, sizeof v->status, "%s", c->status);
+	if (v->want_body)
+		v->invoice_body = agency_invoice_body(c, national_id, v->settings, v->err, sizeof v->err);
+	return 0;
+}
+
+/* The outcome of one attempt, for the bookkeeping in finish(). */
+enum attempt {
+	ATTEMPT_DELIVERED,
+	ATTEMPT_REJECTED,  /* the agency refused: no point retrying */
+	ATTEMPT_RETRY,     /* not delivered: send again after backoff */
+	ATTEMPT_UNKNOWN,   /* maybe delivered: look up before sending again */
+};
+
+static void case_event(struct forwarder *f, const struct outbox_item *it, unsigned from, const char *to,
+		       const char *detail, const struct case_agency_fields *fields)
+{
+	char now[DATES_TS_LEN];
+	dates_now_rfc3339(now);
+	enum store_result r =
+		store_case_transition(f->st, it->tenant, it->case_id, from, to, "forwarder", detail, now, fields);
+	if (r < 0)
+		log_write(LOG_ERROR, "forwarder: case transition failed", "case_id", it->case_id, "to", to, NULL);
+}
+
+/* Sends a case's invoice, looking it up first when an earlier send's outcome
+ * is unknown. */
+static enum attempt deliver_create(struct forwarder *f, struct agency_client *ac, const struct outbox_item *it,
+				   const struct agency_settings *s, struct agency_result *res, bool *lookup_next)
+{
+	struct case_view v = {.settings = s, .want_body = true};
+	enum store_result r = store_case_for_agency(f->st, it->tenant, it->case_id, copy_case, &v);
+	enum attempt a = ATTEMPT_RETRY;
+	*lookup_next = it->lookup_first;
+	if (r != STORE_OK || !v.invoice_body) {
+		snprintf(res->message, sizeof res->message, "cannot build the invoice: %s",
+			 r == STORE_OK ? v.err : "case not readable");
+		a = r == STORE_OK ? ATTEMPT_REJECTED : ATTEMPT_RETRY;
+		goto out;
+	}
+	if (it->lookup_first) {
+		struct agency_distribution d;
+		enum agency_outcome o = agency_distribution(ac, s->api_key, v.invoice_number, &d, res);
+		if (o == AGENCY_OK) {
+			a = ATTEMPT_DELIVERED; /* the earlier send arrived: never send twice */
+			goto out;
+		}
+		if (o != AGENCY_NOT_FOUND)
+			goto out; /* cannot tell yet: keep looking before any send */
+		*lookup_next = false;
+	}
+	struct agency_created created;
+	switch (agency_invoice_create(ac, s->api_key, v.invoice_body, &created, res)) {
+	case AGENCY_OK:
+	case AGENCY_CONFLICT: /* received before: delivered */
+		a = ATTEMPT_DELIVERED;
+		break;
+	case AGENCY_REJECTED:
+	case AGENCY_NOT_FOUND:
+		a = ATTEMPT_REJECTED;
+		break;
+	case AGENCY_RETRY:
+		a = ATTEMPT_RETRY;
+		break;
+	case AGENCY_UNKNOWN:
+	case AGENCY_BAD_ANSWER: /* a 2xx we cannot read: it arrived, confirm by lookup */
+		a = ATTEMPT_UNKNOWN;
+		*lookup_next = true;
+		break;
+	}
+out:
+	free(v.invoice_body);
+	return a;
+}
+
+struct action_view {
+	char type[16];
+	char comment[320];
+	bool has_comment;
+};
+
+static int copy_action(void *ctx, const struct action_row *a)
+{
+	struct action_view *v = ctx;
+	snprintf(v->type, sizeof v->type, "%s", a->type);
+	v->has_comment = a->comment != NULL;
+	snprintf(v->comment, sizeof v->comment, "%s", a->comment ? a->comment : "");
+	return 0;
+}
+
+struct payment_view {
+	char kind[16];
+	int64_t amount;
+	char paid_on[11];
+	char reference[128];
+	bool has_reference;
+};
+
+static int copy_payment(void *ctx, const struct payment_row *p)
+{
+	struct payment_view *v = ctx;
+	snprintf(v->kind, sizeof v->kind, "%s", p->kind);
+	v->amount = p->amount;
+	snprintf(v->paid_on, sizeof v->paid_on, "%s", p->paid_on);
+	v->has_reference = p->reference != NULL;
+	snprintf(v->reference, sizeof v->reference, "%s", p->reference ? p->reference : "");
+	return 0;
+}
+
+static const char *action_code(const char *type)
+{
+	static const char *const map[][2] = {{"comment", "COMMENT"}, {"withdraw", "WITHDRAW"}, {"pause", "PAUSE"},
+					     {"resume", "RESUME"},   {"dispute", "OBJECTION"}};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(type, map[i][0]))
+			return map[i][1];
+	return NULL;
+}
+
+/* Sends an action or a direct payment as an agency action. Actions carry no
+ * key the agency could deduplicate on, so after an unknown outcome they are
+ * sent again (at least once); the case itself is what is sent exactly once. */
+static enum attempt deliver_action(struct forwarder *f, struct agency_client *ac, const struct outbox_item *it,
+				   const struct agency_settings *s, struct agency_result *res)
+{
+	struct case_view v = {.settings = s};
+	if (store_case_for_agency(f->st, it->tenant, it->case_id, copy_case, &v) != STORE_OK) {
+		snprintf(res->message, sizeof res->message, "case not readable");
+		return ATTEMPT_RETRY;
+	}
+	char *body = NULL;
+	if (!strcmp(it->kind, "payment")) {
+		struct payment_view p;
+		memset(&p, 0, sizeof p);
+		if (store_payment_get(f->st, it->ref_id, copy_payment, &p) != STORE_OK) {
+			snprintf(res->message, sizeof res->message, "payment not readable");
+			return ATTEMPT_RETRY;
+		}
+		struct agency_payment_data d = {
+			.amount = p.amount,
+			.currency = v.currency,
+			.payment_date = p.paid_on,
+			.reference = p.has_reference ? p.reference : NULL,
+			.method = strcmp(p.kind, "credit_note") ? "PAYMENT" : "CREDIT_NOTE",
+		};
+		body = agency_action_body("DIRECTPAYMENT", NULL, v.invoice_number, v.agency_case_id, &d);
+	} else {
+		struct action_view a;
+		memset(&a, 0, sizeof a);
+		if (store_action_get(f->st, it->ref_id, copy_action, &a) != STORE_OK || !action_code(a.type)) {
+			snprintf(res->message, sizeof res->message, "action not readable");
+			return ATTEMPT_RETRY;
+		}
+		body = agency_action_body(action_code(a.type), a.has_comment ? a.comment : NULL, v.invoice_number,
+					  v.agency_case_id, NULL);
+	}
+	if (!body) {
+		snprintf(res->message, sizeof res->message, "cannot build the action body");
+		return ATTEMPT_REJECTED;
+	}
+	struct agency_action_answer ans;
+	enum agency_outcome o = agency_action(ac, s->api_key, body, &ans, res);
+	free(body);
+	switch (o) {
+	case AGENCY_OK:
+	case AGENCY_CONFLICT:
+		return ATTEMPT_DELIVERED;
+	case AGENCY_REJECTED:
+	case AGENCY_NOT_FOUND:
+		return ATTEMPT_REJECTED;
+	case AGENCY_BAD_ANSWER: /* a 2xx: it arrived */
+		return ATTEMPT_DELIVERED;
+	case AGENCY_RETRY:
+	case AGENCY_UNKNOWN:
+		break;
+	}
+	return ATTEMPT_RETRY;
+}
+
+/* Records the attempt: done, rejected, rescheduled with backoff, or failed
+ * after the last attempt. */
+static void finish(struct forwarder *f, const struct outbox_item *it, enum attempt a, bool lookup_next,
+		   const struct agency_result *res)
+{
+	const bool is_create = !strcmp(it->kind, "create");
+	const char *msg = res->message[0] ? res->message : "no answer";
+	if (a == ATTEMPT_DELIVERED) {
+		store_outbox_done(f->st, it->id);
+		if (is_create)
+			case_event(f, it, (1u << CASE_PENDING) | (1u << CASE_FAILED), "submitted",
+				   "the agency received the invoice", NULL);
+		return;
+	}
+	if (a == ATTEMPT_REJECTED) {
+		store_outbox_fail(f->st, it->id, false, msg);
+		metrics_forwarder_gave_up();
+		if (is_create)
+			case_event(f, it, (1u << CASE_PENDING) | (1u << CASE_FAILED), "rejected", msg, NULL);
+		log_write(LOG_WARN, "forwarder: agency refused", "case_id", it->case_id, "kind", it->kind, NULL);
+		return;
+	}
+	if (it->attempts >= f->cfg->max_attempts) {
+		store_outbox_fail(f->st, it->id, lookup_next, msg);
+		metrics_forwarder_gave_up();
+		if (is_create)
+			case_event(f, it, 1u << CASE_PENDING, "failed", msg, NULL);
+		log_write(LOG_WARN, "forwarder: gave up", "case_id", it->case_id, "kind", it->kind, NULL);
+		return;
+	}
+	uint64_t r = 0;
+	ids_random(&r, sizeof r);
+	int64_t delay = backoff_delay_ms(it->attempts, f->cfg->retry_base_ms, f->cfg->retry_cap_ms,
+					 res->retry_after_s, r);
+	store_outbox_retry(f->st, it->id, now_ms() + delay, lookup_next, msg);
+	metrics_forwarder_retry();
+}
+
+static void deliver(struct forwarder *f, struct agency_client *ac, const struct outbox_item *it)
+{
+	struct agency_result res = {.retry_after_s = -1};
+	struct agency_settings s;
+	enum attempt a;
+	bool lookup_next = it->lookup_first;
+	if (store_settings_get(f->st, it->tenant, &s) != STORE_OK || !s.api_key_set) {
+		snprintf(res.message, sizeof res.message, "the tenant has no agency api key");
+		a = ATTEMPT_RETRY;
+	} else if (!strcmp(it->kind, "create")) {
+		a = deliver_create(f, ac, it, &s, &res, &lookup_next);
+	} else {
+		a = deliver_action(f, ac, it, &s, &res);
+	}
+	finish(f, it, a, lookup_next, &res);
+}
+
+static void *worker(void *p)
+{
+	struct worker_arg *arg = p;
+	struct forwarder *f = arg->f;
+	struct agency_client *ac = f->clients[arg->index];
+	while (!atomic_load(&f->stop)) {
+		struct outbox_item it;
+		enum store_result r = store_outbox_claim(f->st, now_ms(), &it);
+		if (r == STORE_OK)
+			deliver(f, ac, &it);
+		else
+			nap_ms(IDLE_POLL_MS);
+	}
+	return NULL;
+}
+
+struct forwarder *forwarder_start(struct store *st, const struct config *cfg, int workers, char *err,
+				  size_t errlen)
+{
+	if (workers < 1)
+		workers = 1;
+	if (workers > FORWARDER_MAX_WORKERS)
+		workers = FORWARDER_MAX_WORKERS;
+	struct forwarder *f = calloc(1, sizeof *f);
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->st = st;
+	f->cfg = cfg;
+	for (int i = 0; i < workers; i++) {
+		f->clients[i] = agency_client_new(cfg->agency_url, cfg->agency_timeout_ms, cfg->agency_allow_http, err,
+						  errlen);
+		if (!f->clients[i])
+			goto fail;
+	}
+	int64_t requeued = 0;
+	if (store_outbox_requeue_sending(st, &requeued) < 0) {
+		snprintf(err, errlen, "cannot requeue the outbox");
+		goto fail;
+	}
+	if (requeued) {
+		char n[24];
+		snprintf(n, sizeof n, "%lld", (long long)requeued);
+		log_write(LOG_WARN, "forwarder: sends of unknown outcome will be looked up first", "rows", n, NULL);
+	}
+	for (int i = 0; i < workers; i++) {
+		f->args[i] = (struct worker_arg){f, i};
+		if (pthread_create(&f->threads[i], NULL, worker, &f->args[i]) != 0) {
+			snprintf(err, errlen, "cannot start a forwarder thread");
+			atomic_store(&f->stop, true);
+			for (int k = 0; k < i; k++)
+				pthread_join(f->threads[k], NULL);
+			goto fail;
+		}
+		f->nworkers = i + 1;
+	}
+	return f;
+fail:
+	for (int i = 0; i < FORWARDER_MAX_WORKERS; i++)
+		agency_client_free(f->clients[i]);
+	free(f);
+	return NULL;
+}
+
+void forwarder_stop(struct forwarder *f)
+{
+	if (!f)
+		return;
+	atomic_store(&f->stop, true);
+	for (int i = 0; i < f->nworkers; i++)
+		pthread_join(f->threads[i], NULL);
+	for (int i = 0; i < FORWARDER_MAX_WORKERS; i++)
+		agency_client_free(f->clients[i]);
+	free(f);
+}

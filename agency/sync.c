@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+#include "agency/sync.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agency/client.h"
+#include "agency/status_map.h"
+#include "handlers/dates.h"
+#include "server/log.h"
+#include "server/metrics.h"
+
+struct sync {
+	struct store *st;
+	const struct config *cfg;
+	struct agency_client *ac;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop; /* under lock */
+};
+
+/* One tenant's round: its key and where it is. */
+struct tenant_round {
+	struct store *st;
+	struct agency_client *ac;
+	const char *tenant;
+	const struct agency_settings *settings;
+	char now[DATES_TS_LEN];
+	bool failed; /* an agency call did not answer: not a successful sync */
+};
+
+static bool call_ok(struct tenant_round *t, enum agency_outcome o)
+{
+	if (o == AGENCY_OK || o == AGENCY_NOT_FOUND)
+		return true;
+	t->failed = true;
+	return false;
+}
+
+/* Follows one case: its agency case id first, then its status. */
+static int sync_case(void *ctx, const struct case_row *c)
+{
+	struct tenant_round *t = ctx;
+	struct agency_result res;
+	char case_id[80];
+	snprintf(case_id, sizeof case_id, "%s", c->agency_case_id ? c->agency_case_id : "");
+	if (!case_id[0]) {
+		struct agency_distribution d;
+		if (!call_ok(t, agency_distribution(t->ac, t->settings->api_key, c->invoice_number, &d, &res)) ||
+		    !d.case_id[0])
+			return 0; /* not assigned yet: next round */
+		snprintf(case_id, sizeof case_id, "%s", d.case_id);
+		struct case_agency_fields f = {.agency_case_id = case_id};
+		store_case_transition(t->st, t->tenant, c->id, 1u << CASE_SUBMITTED, "open", "sync",
+				      "the agency assigned a case id", t->now, &f);
+	}
+	struct agency_case ac;
+	if (!call_ok(t, agency_case(t->ac, t->settings->api_key, case_id, c->currency, &ac, NULL, NULL, &res)) ||
+	    res.http_status == 404)
+		return 0;
+	char stage[40];
+	status_map_stage(ac.stage, stage, sizeof stage);
+	struct case_agency_fields f = {
+		.agency_case_id = case_id,
+		.stage = stage[0] ? stage : NULL,
+		.agency_status = ac.status,
+		.has_charges = true,
+		.interest = ac.interest,
+		.costs = ac.costs,
+	};
+	const char *to = status_map_agency(ac.status);
+	unsigned from = (1u << CASE_SUBMITTED) | (1u << CASE_OPEN) | (1u << CASE_PAUSED) | (1u << CASE_DISPUTED);
+	char detail[96];
+	snprintf(detail, sizeof detail, "agency status %.40s", ac.status);
+	if (store_case_transition(t->st, t->tenant, c->id, from, to, "sync", detail, t->now, &f) < 0)
+		t->failed = true;
+	return 0;
+}
+
+static int import_payment(void *ctx, const struct agency_payment_report *p)
+{
+	struct tenant_round *t = ctx;
+	struct agency_payment ap = {
+		.agency_payment_id = p->payment_id,
+		.agency_case_id = p->case_id[0] ? p->case_id : NULL,
+		.invoice_number = p->invoice_number[0] ? p->invoice_number : NULL,
+		.amount = p->amount,
+		.paid_on = p->payment_date,
+	};
+	enum store_result r = store_sync_payment(t->st, t->tenant, &ap, t->now, NULL);
+	if (r < 0)
+		t->failed = true;
+	return 0; /* NOT_FOUND: a payment on a case that is not ours */
+}
+
+static int import_settlement(void *ctx, const struct agency_settlement_report *s)
+{
+	struct tenant_round *t = ctx;
+	struct agency_allocation *al = calloc(s->n_allocations ? s->n_allocations : 1, sizeof *al);
+	if (!al) {
+		t->failed = true;
+		return 1;
+	}
+	for (size_t i = 0; i < s->n_allocations; i++) {
+		const struct agency_allocation_report *a = &s->allocations[i];
+		al[i] = (struct agency_allocation){
+			.allocation_id = a->allocation_id,
+			.agency_case_id = a->case_id[0] ? a->case_id : NULL,
+			.invoice_number = a->invoice_number,
+			.amount = a->amount,
+			.allocation_date = a->allocation_date,
+		};
+	}
+	struct agency_settlement in = {
+		.agency_settlement_id = s->settlement_id,
+		.settlement_date = s->settlement_date,
+		.agency = s->agency[0] ? s->agency : "agency",
+		.remittance_reference = s->remittance_reference[0] ? s->remittance_reference : NULL,
+		.amount = s->amount,
+		.currency = s->currency,
+		.allocations = al,
+		.nallocations = s->n_allocations,
+	};
+	if (store_sync_settlement(t->st, t->tenant, &in, t->now, NULL) < 0)
+		t->failed = true;
+	free(al);
+	return 0;
+}
+
+struct round_ctx {
+	struct store *st;
+	struct agency_client *ac;
+};
+
+static int sync_tenant(void *ctx, const char *tenant, const struct agency_settings *settings)
+{
+	struct round_ctx *rc = ctx;
+	struct tenant_round t = {.st = rc->st, .ac = rc->ac, .tenant = tenant, .settings = settings};
+	if (!settings->api_key_set)
+		return 0;
+	dates_now_rfc3339(t.now);
+	if (store_cases_to_sync(t.st, tenant, sync_case, &t) < 0)
+		t.failed = true;
+
+	char today[DATES_LEN], from[DATES_LEN];
+	struct agency_result res;
+	dates_today(today);
+	dates_add_days(today, -SYNC_PAYMENT_WINDOW_DAYS, from);
+	call_ok(&t, agency_payments(t.ac, settings->api_key, from, today, import_payment, &t, &res));
+	dates_add_days(today, -SYNC_SETTLEMENT_WINDOW_DAYS, from);
+	call_ok(&t, agency_settlements(t.ac, settings->api_key, from, today, import_settlement, &t, &res));
+	if (!t.failed)
+		metrics_sync_ok(tenant, (int64_t)time(NULL));
+	return 0;
+}
+
+void sync_round(struct store *st, struct agency_client *ac)
+{
+	struct round_ctx rc = {st, ac};
+	if (store_tenants_with_settings(st, sync_tenant, &rc) < 0)
+		log_write(LOG_ERROR, "sync: cannot list tenants", NULL);
+}
+
+static void *sync_loop(void *p)
+{
+	struct sync *s = p;
+	for (;;) {
+		sync_round(s->st, s->ac);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += s->cfg->sync_interval;
+		pthread_mutex_lock(&s->lock);
+		while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
+			; /* woken without stop: spurious, keep waiting until the deadline */
+		bool stop = s->stop;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			return NULL;
+	}
+}
+
+struct sync *sync_start(struct store *st, const struct config *cfg, char *err, size_t errlen)
+{
+	struct sync *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->st = st;
+	s->cfg = cfg;
+	s->ac = agency_client_new(cfg->agency_url, cfg->agency_timeout_ms, cfg->agency_allow_http, err, errlen);
+	if (!s->ac) {
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	if (pthread_create(&s->thread, NULL, sync_loop, s) != 0) {
+		snprintf(err, errlen, "cannot start the sync thread");
+		agency_client_free(s->ac);
+		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->wake);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void sync_stop(struct sync *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	agency_client_free(s->ac);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* The sync loop: every INKASSO_SYNC_INTERVAL seconds, per tenant, it asks the
+ * agency what became of the cases it has (case ids, status, stage, charges),
+ * imports the payments it collected and its settlements. Applying the same
+ * agency data twice changes nothing (the store's idempotent consumers). */
+#ifndef INKASSO_AGENCY_SYNC_H
+#define INKASSO_AGENCY_SYNC_H
+
+#include "server/config.h"
+#include "store/store.h"
+
+#define SYNC_PAYMENT_WINDOW_DAYS 30     /* payments are re-read this far back */
+#define SYNC_SETTLEMENT_WINDOW_DAYS 60  /* settlements likewise */
+
+struct sync;
+struct agency_client;
+
+/* Starts the sync thread (the first round at once). NULL with a reason in
+ * err when the agency URL is unusable. */
+struct sync *sync_start(struct store *st, const struct config *cfg, char *err, size_t errlen);
+/* Stops after the call in progress and frees. NULL-safe. */
+void sync_stop(struct sync *s);
+/* One round for every tenant, on the caller's thread (tests, the loop). */
+void sync_round(struct store *st, struct agency_client *ac);
+
+#endif
