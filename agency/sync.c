@@ -50,8 +50,8 @@ static int sync_case(void *ctx, const struct case_row *c)
 	snprintf(case_id, sizeof case_id, "%s", c->agency_case_id ? c->agency_case_id : "");
 	if (!case_id[0]) {
 		struct agency_distribution d;
-		if (!call_ok(t, agency_distribution(t->ac, t->settings->api_key, c->invoice_number, &d, &res)) ||
-		    !d.case_id[0])
+		enum agency_outcome o = agency_distribution(t->ac, t->settings->api_key, c->invoice_number, &d, &res);
+		if (!call_ok(t, o) || o != AGENCY_OK || !d.case_id[0])
 			return 0; /* not assigned yet: next round */
 		snprintf(case_id, sizeof case_id, "%s", d.case_id);
 		struct case_agency_fields f = {.agency_case_id = case_id};
@@ -59,8 +59,8 @@ static int sync_case(void *ctx, const struct case_row *c)
 				      "the agency assigned a case id", t->now, &f);
 	}
 	struct agency_case ac;
-	if (!call_ok(t, agency_case(t->ac, t->settings->api_key, case_id, c->currency, &ac, NULL, NULL, &res)) ||
-	    res.http_status == 404)
+	enum agency_outcome o = agency_case(t->ac, t->settings->api_key, case_id, c->currency, &ac, NULL, NULL, &res);
+	if (!call_ok(t, o) || o != AGENCY_OK)
 		return 0;
 	char stage[40];
 	status_map_stage(ac.stage, stage, sizeof stage);

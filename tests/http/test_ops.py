@@ -184,13 +184,9 @@ def test_unknown_path_is_404_problem(direct, method, path):
     ("DELETE", "/v1/collection-cases", {"GET", "POST"}),
     ("PUT", "/v1/collection-cases/preview", {"POST"}),
     ("DELETE", "/v1/collection-cases/cc_01JD8ZK5V3Q4N7M2X9R6T1W0YB", {"GET"}),
-    ("GET", "/metrics", None),
 ])
 def test_wrong_method_is_405_with_allow(direct, method, path, allow):
     r = direct.call(method, path, "t_ops")
-    if allow is None:
-        assert r.status_code == 200
-        return
     assert_problem(r, 405, "method_not_allowed")
     assert {m.strip() for m in r.headers["Allow"].split(",")} == allow
 
@@ -245,7 +241,9 @@ def test_huge_declared_body_is_413(service, direct):
     token = mint("t_limits")
     req = _post_headers(token, b"Content-Length: 99999999999999999999\r\n\r\n")
     status, _, body = raw_request(service.port, req)
-    assert status in (400, 413), status
+    # A length libmicrohttpd cannot even parse is refused by MHD itself,
+    # before the service sees the request (its own HTML 413 body).
+    assert status == 413, status
     assert direct.get("/healthz").status_code == 200
 
 
