@@ -9,8 +9,8 @@
 
 /* Counts one finished request of route with status, taking seconds. */
 void metrics_observe_request(enum route_id route, int status, double seconds);
-/* Counts one agency call by endpoint name (static string) and outcome
- * ("ok", "retry", "rejected", "unknown", "error"). */
+/* Counts one agency call by endpoint name and outcome name, both static
+ * strings of the agency client (agency_outcome_name). */
 void metrics_agency_call(const char *endpoint, const char *outcome);
 /* Records a successful agency sync of tenant at epoch seconds. */
 void metrics_sync_ok(const char *tenant, int64_t epoch);
