@@ -674,14 +674,12 @@ static void check_timing(struct run *r)
 		    dates_compare(after_reminder, earliest) > 0 ? after_reminder : earliest);
 }
 
-/* Writes "key": the member's integer, or null. Validated: int or absent. */
+/* Writes "key": the member's integer, 0 when absent (the contract's
+ * default for fees). Validated: int or absent. */
 static void render_money(struct buf *b, json_object *o, const char *key)
 {
 	json_object *v = member(o, key);
-	if (v)
-		jw_kint(b, false, key, json_object_get_int64(v));
-	else
-		jw_kraw(b, false, key, NULL);
+	jw_kint(b, false, key, v ? json_object_get_int64(v) : 0);
 }
 
 static void render_invoice(struct run *r, struct buf *b)

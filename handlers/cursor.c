@@ -54,9 +54,12 @@ bool cursor_decode(const char *s, int64_t *seq)
 		return false;
 	int64_t v = 0;
 	for (size_t i = 3; i < r; i++) {
-		if (raw[i] < '0' || raw[i] > '9' || v > (INT64_MAX - 9) / 10)
+		if (raw[i] < '0' || raw[i] > '9')
 			return false;
-		v = v * 10 + (raw[i] - '0');
+		int d = raw[i] - '0';
+		if (v > (INT64_MAX - d) / 10)
+			return false; /* would overflow */
+		v = v * 10 + d;
 	}
 	if (v <= 0)
 		return false;

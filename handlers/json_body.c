@@ -98,6 +98,15 @@ json_object *json_body_parse(const char *body, size_t len, char *why, size_t why
 		snprintf(why, whylen, "the body is not valid UTF-8 (byte %zu)", bad);
 		return NULL;
 	}
+	/* Only objects are bodies; saying so up front also beats json-c's
+	 * "unexpected end" for a bare number, which it waits to see finished. */
+	size_t first = 0;
+	while (first < len && strchr(" \t\r\n", body[first]) && body[first])
+		first++; /* bounded by len: body need not be NUL-terminated */
+	if (first >= len || body[first] != '{') {
+		snprintf(why, whylen, "the body must be a JSON object");
+		return NULL;
+	}
 	json_tokener *tok = json_tokener_new_ex(JSON_BODY_DEPTH);
 	if (!tok) {
 		snprintf(why, whylen, "out of memory");

@@ -333,10 +333,11 @@ struct outbox_item {
 
 /* Claims the row due first (state pending, next_attempt_at <= now_ms; order
  * next_attempt_at, then id) whose case has no earlier row (smaller id) still
- * pending, sending or failed: a case's rows go out in order, actions and
- * payments behind its create. Sets it sending, attempts + 1, and copies it
- * into out. STORE_NOT_FOUND when nothing is due. Call store_outbox_done,
- * _retry or _fail for every row claimed. */
+ * pending or sending, nor a failed create: a case's rows go out in order,
+ * actions and payments behind its create (a failed action or payment is
+ * reported on itself and does not stop the rows behind it). Sets it sending,
+ * attempts + 1, and copies it into out. STORE_NOT_FOUND when nothing is due.
+ * Call store_outbox_done, _retry or _fail for every row claimed. */
 enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct outbox_item *out);
 
 /* At startup: every row left sending by a previous process goes back to

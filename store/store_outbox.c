@@ -19,14 +19,18 @@ enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct out
 {
 	/* The inner SELECT walks outbox_due (state, next_attempt_at, id) in
 	 * order and stops at the first row not blocked; a blocked row costs one
-	 * probe of outbox_case (case_id, id). One statement under the write
-	 * lock: two forwarder threads can never claim the same row. */
+	 * probe of outbox_case (case_id, id). A failed create blocks the case
+	 * (the agency has no case for what follows) until a retry; a failed
+	 * action or payment does not hold the later ones back for ever: its
+	 * own state tells it failed. One statement under the write lock: two
+	 * forwarder threads can never claim the same row. */
 	static const char sql[] =
 		"UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = " SQL_NOW
 		" WHERE id = (SELECT o.id FROM outbox o WHERE o.state = 'pending'"
 		"   AND o.next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox p"
 		"     WHERE p.case_id = o.case_id AND p.id < o.id"
-		"     AND p.state IN ('pending', 'sending', 'failed'))"
+		"     AND (p.state IN ('pending', 'sending')"
+		"       OR (p.state = 'failed' AND p.kind = 'create')))"
 		"   ORDER BY o.next_attempt_at, o.id LIMIT 1)"
 		" RETURNING id, tenant, case_id, kind, ref_id, attempts, lookup_first";
 	struct store_conn *w;

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from conftest import (ALL_SCOPES, BIN, SECRET, Service, assert_problem, b64url, bearer, claims_for, jwt_sign,
+from conftest import (ALL_SCOPES, BIN, Service, assert_problem, b64url, bearer, claims_for, jwt_sign,
                       raw_request, valid_case)
 
 NOW = int(time.time())

@@ -227,6 +227,8 @@ def search(api):
     ("q=%27", ""),          # "'"
     ("q=%5C", ""),          # "\"
     ("q=", "CBA"),
+    ("q=" + FNR_A, ""),        # q never searches national ids
+    ("q=" + FNR_A[-4:], ""),   # ... nor their masked form
     ("invoice_number=INV-AAA-1", "A"),
     ("invoice_number=INV-AAA", ""),
     ("invoice_number=inv-aaa-1", ""),

@@ -479,10 +479,11 @@ Test(outbox, per_case_order_actions_wait_behind_the_create)
 	cr_assert_eq(raw_int("SELECT count(*) FROM actions WHERE id = '%s' AND state = 'sent'", act.id), 1);
 }
 
-Test(outbox, a_failed_row_blocks_the_rows_behind_it)
+Test(outbox, a_failed_create_blocks_the_case_a_failed_action_does_not)
 {
-	char a[STORE_ID_MAX];
+	char a[STORE_ID_MAX], b[STORE_ID_MAX];
 	struct action_add_result act;
+	struct payment_add_result pay;
 	new_case("t1", "INV-A", a);
 	cr_assert_eq(store_action_add(s, "t1", a, "comment", "one", NOW, &act), STORE_OK);
 	struct outbox_item it = claim(0);
@@ -491,6 +492,15 @@ Test(outbox, a_failed_row_blocks_the_rows_behind_it)
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE id = %lld AND state = 'failed'"
 			     " AND last_error = 'gave up'", (long long)it.id),
 		     1);
+	new_case("t1", "INV-B", b);
+	deliver_create("t1", b, "5001");
+	cr_assert_eq(store_action_add(s, "t1", b, "pause", NULL, NOW, &act), STORE_OK);
+	cr_assert_eq(store_payment_add(s, "t1", b, "payment", 10, "2026-02-09", NULL, NOW, &pay), STORE_OK);
+	it = claim(0);
+	cr_assert_str_eq(it.ref_id, act.id);
+	cr_assert_eq(store_outbox_fail(s, it.id, false, "HTTP 422"), STORE_OK);
+	it = claim(0);
+	cr_assert_str_eq(it.ref_id, pay.id, "the payment still goes out");
 }
 
 Test(outbox, requeue_after_a_crash_marks_the_outcome_unknown)
@@ -549,7 +559,8 @@ Test(outbox, claim_walks_the_due_index_without_sorting)
 	const char *sql = "EXPLAIN QUERY PLAN SELECT o.id FROM outbox o WHERE o.state = 'pending'"
 			  " AND o.next_attempt_at <= 5 AND NOT EXISTS (SELECT 1 FROM outbox p"
 			  " WHERE p.case_id = o.case_id AND p.id < o.id"
-			  " AND p.state IN ('pending', 'sending', 'failed'))"
+			  " AND (p.state IN ('pending', 'sending')"
+			  " OR (p.state = 'failed' AND p.kind = 'create')))"
 			  " ORDER BY o.next_attempt_at, o.id LIMIT 1";
 	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
 	char plan[1024] = "";
