@@ -13,10 +13,26 @@
 #include "server/log.h"
 #include "server/metrics.h"
 
+/* Tenants the agency told to wait (a 429 or 503 with Retry-After): the sync
+ * makes no call with their key before not_before_ms (CLOCK_MONOTONIC).
+ * Tenants are few: a small table, scanned. */
+#define SYNC_PAUSES_MAX 256
+
+struct sync_pause {
+	char tenant[65];
+	int64_t not_before_ms;
+};
+
+struct sync_pauses {
+	struct sync_pause v[SYNC_PAUSES_MAX];
+	size_t n;
+};
+
 struct sync {
 	struct store *st;
 	const struct config *cfg;
 	struct agency_client *ac;
+	struct sync_pauses pauses; /* the sync thread's only */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -31,13 +47,66 @@ struct tenant_round {
 	const struct agency_settings *settings;
 	char now[DATES_TS_LEN];
 	bool failed; /* an agency call did not answer: not a successful sync */
+	int retry_after_s; /* -1, or the agency's longest Retry-After this round: stop asking */
 };
 
-static bool call_ok(struct tenant_round *t, enum agency_outcome o)
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The pause of tenant, or NULL. */
+static struct sync_pause *pause_of(struct sync_pauses *p, const char *tenant)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (!strcmp(p->v[i].tenant, tenant))
+			return &p->v[i];
+	return NULL;
+}
+
+/* Makes room in a full table: drops the pauses that are over, or else the
+ * one ending first. */
+static void pauses_make_room(struct sync_pauses *p)
+{
+	int64_t now = mono_ms();
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].not_before_ms > now)
+			p->v[k++] = p->v[i];
+	p->n = k;
+	if (p->n < SYNC_PAUSES_MAX)
+		return;
+	size_t first = 0;
+	for (size_t i = 1; i < p->n; i++)
+		if (p->v[i].not_before_ms < p->v[first].not_before_ms)
+			first = i;
+	p->v[first] = p->v[--p->n];
+}
+
+/* Records that tenant's key may be used again from not_before_ms on. */
+static void pause_set(struct sync_pauses *p, const char *tenant, int64_t not_before_ms)
+{
+	struct sync_pause *e = pause_of(p, tenant);
+	if (!e) {
+		if (p->n == SYNC_PAUSES_MAX)
+			pauses_make_room(p);
+		e = &p->v[p->n++];
+		snprintf(e->tenant, sizeof e->tenant, "%s", tenant);
+	}
+	e->not_before_ms = not_before_ms;
+}
+
+/* True when the call answered. A refusal that names a Retry-After (429, or
+ * a 503) also ends the tenant's round: no call with its key before then. */
+static bool call_ok(struct tenant_round *t, enum agency_outcome o, const struct agency_result *res)
 {
 	if (o == AGENCY_OK || o == AGENCY_NOT_FOUND)
 		return true;
 	t->failed = true;
+	if (o == AGENCY_RETRY && res->retry_after_s >= 0 && res->retry_after_s > t->retry_after_s)
+		t->retry_after_s = res->retry_after_s;
 	return false;
 }
 
@@ -51,7 +120,9 @@ static int sync_case(void *ctx, const struct case_row *c)
 	if (!case_id[0]) {
 		struct agency_distribution d;
 		enum agency_outcome o = agency_distribution(t->ac, t->settings->api_key, c->invoice_number, &d, &res);
-		if (!call_ok(t, o) || o != AGENCY_OK || !d.case_id[0])
+		if (!call_ok(t, o, &res))
+			return t->retry_after_s >= 0; /* told to wait: no more calls this round */
+		if (o != AGENCY_OK || !d.case_id[0])
 			return 0; /* not assigned yet: next round */
 		snprintf(case_id, sizeof case_id, "%s", d.case_id);
 		struct case_agency_fields f = {.agency_case_id = case_id};
@@ -60,7 +131,9 @@ static int sync_case(void *ctx, const struct case_row *c)
 	}
 	struct agency_case ac;
 	enum agency_outcome o = agency_case(t->ac, t->settings->api_key, case_id, c->currency, &ac, NULL, NULL, &res);
-	if (!call_ok(t, o) || o != AGENCY_OK)
+	if (!call_ok(t, o, &res))
+		return t->retry_after_s >= 0;
+	if (o != AGENCY_OK)
 		return 0;
 	char stage[40];
 	status_map_stage(ac.stage, stage, sizeof stage);
@@ -134,14 +207,19 @@ static int import_settlement(void *ctx, const struct agency_settlement_report *s
 struct round_ctx {
 	struct store *st;
 	struct agency_client *ac;
+	struct sync_pauses *pauses; /* NULL: none kept across rounds */
 };
 
 static int sync_tenant(void *ctx, const char *tenant, const struct agency_settings *settings)
 {
 	struct round_ctx *rc = ctx;
-	struct tenant_round t = {.st = rc->st, .ac = rc->ac, .tenant = tenant, .settings = settings};
+	struct tenant_round t = {
+		.st = rc->st, .ac = rc->ac, .tenant = tenant, .settings = settings, .retry_after_s = -1};
 	if (!settings->api_key_set)
 		return 0;
+	struct sync_pause *p = pause_of(rc->pauses, tenant);
+	if (p && mono_ms() < p->not_before_ms)
+		return 0; /* the agency's Retry-After has not passed: not this round */
 	dates_now_rfc3339(t.now);
 	if (store_cases_to_sync(t.st, tenant, sync_case, &t) < 0)
 		t.failed = true;
@@ -150,26 +228,41 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 	struct agency_result res;
 	dates_today(today);
 	dates_add_days(today, -SYNC_PAYMENT_WINDOW_DAYS, from);
-	call_ok(&t, agency_payments(t.ac, settings->api_key, from, today, import_payment, &t, &res));
+	if (t.retry_after_s < 0) {
+		enum agency_outcome o =
+			agency_payments(t.ac, settings->api_key, from, today, import_payment, &t, &res);
+		call_ok(&t, o, &res);
+	}
 	dates_add_days(today, -SYNC_SETTLEMENT_WINDOW_DAYS, from);
-	call_ok(&t, agency_settlements(t.ac, settings->api_key, from, today, import_settlement, &t, &res));
+	if (t.retry_after_s < 0) {
+		enum agency_outcome o =
+			agency_settlements(t.ac, settings->api_key, from, today, import_settlement, &t, &res);
+		call_ok(&t, o, &res);
+	}
+	if (t.retry_after_s >= 0 && rc->pauses)
+		pause_set(rc->pauses, tenant, mono_ms() + (int64_t)t.retry_after_s * 1000);
 	if (!t.failed)
 		metrics_sync_ok(tenant, (int64_t)time(NULL));
 	return 0;
 }
 
-void sync_round(struct store *st, struct agency_client *ac)
+static void sync_round_paced(struct store *st, struct agency_client *ac, struct sync_pauses *pauses)
 {
-	struct round_ctx rc = {st, ac};
+	struct round_ctx rc = {st, ac, pauses};
 	if (store_tenants_with_settings(st, sync_tenant, &rc) < 0)
 		log_write(LOG_ERROR, "sync: cannot list tenants", NULL);
+}
+
+void sync_round(struct store *st, struct agency_client *ac)
+{
+	sync_round_paced(st, ac, NULL);
 }
 
 static void *sync_loop(void *p)
 {
 	struct sync *s = p;
 	for (;;) {
-		sync_round(s->st, s->ac);
+		sync_round_paced(s->st, s->ac, &s->pauses);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += s->cfg->sync_interval;

@@ -63,7 +63,8 @@ static void check_amount(json_object *body, struct payment_input *in, struct fie
 static void check_paid_on(json_object *body, const char *today, struct payment_input *in,
 			  struct field_errors *errs)
 {
-	if (fields_text(body, "paid_on", DATES_LEN, true, &in->paid_on, errs) != FIELDS_OK)
+	/* A generous bound: a wrong date is invalid_date, not too_long. */
+	if (fields_text(body, "paid_on", 64, true, &in->paid_on, errs) != FIELDS_OK)
 		return;
 	if (!dates_valid(in->paid_on))
 		field_errors_add(errs, "/paid_on", "invalid_date", "paid_on must be a calendar date YYYY-MM-DD");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Collection cases: create (with its event, outbox row and idempotency
- * record in one transaction), get with events, and the keyset listing. */
+ * record in one transaction), get with events, status changes with their
+ * events, and the keyset listing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -189,20 +189,20 @@ enum store_result store_outbox_fail(struct store *s, int64_t id, bool lookup_fir
 
 /* ---- status changes ---- */
 
-/* What store_case_transition compares against. */
-struct agency_state {
-	char status[STORE_NAME_MAX];
-	char stage[65];
-	char agency_status[65];
-	char agency_case_id[65];
-	bool stage_null, agency_status_null, agency_case_id_null;
-	int64_t interest, costs;
-};
-
-static enum store_result agency_state_read(struct store_conn *w, const char *tenant,
-					   const char *case_id, struct agency_state *a)
+/* True when v (NULL: unchanged) differs from the stored text column i. */
+static bool differs(const char *v, sqlite3_stmt *st, int i)
 {
-	static const char sql[] = "SELECT status, stage, agency_status, agency_case_id, interest,"
+	const char *stored = store_col_text(st, i);
+	return v && (!stored || strcmp(v, stored) != 0);
+}
+
+/* Reads the case's status into status and whether f would change its row
+ * into *change, comparing against the live row (no copies, no length limit). */
+static enum store_result agency_state_read(struct store_conn *w, const char *tenant,
+					   const char *case_id, const struct case_agency_fields *f,
+					   char status[STORE_NAME_MAX], bool *change)
+{
+	static const char sql[] = "SELECT status, agency_case_id, stage, agency_status, interest,"
 				  " costs FROM cases WHERE id = ?1 AND tenant = ?2";
 	sqlite3_stmt *st = NULL;
 	enum store_result r = store_prepare(w, STMT_CASE_AGENCY_STATE, sql, &st);
@@ -214,35 +214,17 @@ static enum store_result agency_state_read(struct store_conn *w, const char *ten
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		a->stage_null = sqlite3_column_type(st, 1) == SQLITE_NULL;
-		a->agency_status_null = sqlite3_column_type(st, 2) == SQLITE_NULL;
-		a->agency_case_id_null = sqlite3_column_type(st, 3) == SQLITE_NULL;
-		a->interest = sqlite3_column_int64(st, 4);
-		a->costs = sqlite3_column_int64(st, 5);
-		if (!store_copy_col(st, 0, a->status, sizeof a->status) ||
-		    !store_copy_col(st, 1, a->stage, sizeof a->stage) ||
-		    !store_copy_col(st, 2, a->agency_status, sizeof a->agency_status) ||
-		    !store_copy_col(st, 3, a->agency_case_id, sizeof a->agency_case_id))
-			r = store_fail_msg("store: transition", "stored value longer than its field");
+		*change = f && (differs(f->agency_case_id, st, 1) || differs(f->stage, st, 2) ||
+				differs(f->agency_status, st, 3) ||
+				(f->has_charges && (f->interest != sqlite3_column_int64(st, 4) ||
+						    f->costs != sqlite3_column_int64(st, 5))));
+		if (!store_copy_col(st, 0, status, STORE_NAME_MAX))
+			r = store_fail_msg("store: transition", "status longer than its field");
 	} else {
 		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_fail(w->db, rc, "store: transition");
 	}
 	store_release(st);
 	return r;
-}
-
-/* True when v (NULL: unchanged) differs from the stored value. */
-static bool differs(const char *v, bool stored_null, const char *stored)
-{
-	return v && (stored_null || strcmp(v, stored) != 0);
-}
-
-static bool fields_differ(const struct case_agency_fields *f, const struct agency_state *a)
-{
-	return f && (differs(f->agency_case_id, a->agency_case_id_null, a->agency_case_id) ||
-		     differs(f->stage, a->stage_null, a->stage) ||
-		     differs(f->agency_status, a->agency_status_null, a->agency_status) ||
-		     (f->has_charges && (f->interest != a->interest || f->costs != a->costs)));
 }
 
 static enum store_result fields_update(struct store_conn *w, const char *case_id,
@@ -277,18 +259,18 @@ enum store_result store_case_transition(struct store *s, const char *tenant, con
 					const struct case_agency_fields *f)
 {
 	struct store_conn *w;
-	struct agency_state a;
+	char status[STORE_NAME_MAX];
+	bool update = false;
 	if (to && case_status_parse(to) < 0)
 		return store_fail_msg("store: transition", "unknown status");
 	enum store_result r = store_write_begin(s, &w);
-	if (r != STORE_OK || (r = agency_state_read(w, tenant, case_id, &a)) != STORE_OK)
+	if (r != STORE_OK || (r = agency_state_read(w, tenant, case_id, f, status, &update)) != STORE_OK)
 		goto out;
-	if (!store_status_in(a.status, from_mask)) {
+	if (!store_status_in(status, from_mask)) {
 		r = STORE_STATE;
 		goto out;
 	}
-	bool move = to && strcmp(to, a.status) != 0;
-	bool update = fields_differ(f, &a);
+	bool move = to && strcmp(to, status) != 0;
 	if (!move && !update)
 		goto out; /* STORE_OK; nothing written, the rollback ends the transaction */
 	if (update)
@@ -296,7 +278,7 @@ enum store_result store_case_transition(struct store *s, const char *tenant, con
 	if (r == STORE_OK && move)
 		r = store_case_set_status(w, case_id, to, now);
 	if (r == STORE_OK && move)
-		r = store_event_add(w, case_id, now, a.status, to, source, detail);
+		r = store_event_add(w, case_id, now, status, to, source, detail);
 	if (r == STORE_OK && move && strcmp(to, "rejected") == 0)
 		r = store_case_cancel_queue(w, case_id, now);
 	if (r == STORE_OK)

@@ -381,3 +381,144 @@ def fresh_service():
         s = Service(d)
         yield s
         s.stop(signal.SIGKILL)  # no-op when the test already stopped it
+
+
+# --- the agency simulator and services wired to it (agency tests) ---------
+import contextlib
+import types
+
+# Case lifecycle timings for tests that drive the simulator by hand: case ids
+# come quickly, but nothing moves on by itself (no surprise `paid`).
+SIM_STILL = ("--assign-delay", "0.2", "--advance-seconds", "0.1", "--reminder-seconds", "3600",
+             "--collection-seconds", "3600", "--settle-seconds", "3600")
+
+
+class Sim:
+    """One bin/agency-sim on a loopback port, :memory: state, --fast timings
+    (overridden by extra args); its control API as methods."""
+
+    def __init__(self, workdir, accept_duplicates=False, args=SIM_STILL):
+        self.workdir = workdir
+        self.port = free_port()
+        self.log_path = os.path.join(workdir, "agency-sim.log")
+        self.args = [SIM_BIN, "--listen", f"127.0.0.1:{self.port}", "--db", ":memory:", "--fast"]
+        if accept_duplicates:
+            self.args.append("--accept-duplicates")
+        self.args += list(args)
+        self.proc = None
+        self.http = requests.Session()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log)
+        wait_http(self.url + "/healthz", self.proc)
+        return self
+
+    def stop(self, timeout=20):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        self.log.close()
+        self.http.close()
+        return rc
+
+    def _call(self, method, path, **kw):
+        r = self.http.request(method, self.url + path, timeout=30, **kw)
+        assert r.status_code == 200, (method, path, r.status_code, r.text)
+        return r.json()
+
+    def faults(self, **cfg):
+        """Replaces the fault configuration; no arguments: no faults."""
+        return self._call("POST", "/sim/faults", json=cfg)
+
+    def clear_faults(self):
+        return self._call("POST", "/sim/faults", data=b"")
+
+    def config(self, **cfg):
+        return self._call("POST", "/sim/config", json=cfg)
+
+    def advance(self, api_key, number, to, amount=None):
+        body = {"apiKey": api_key, "invoiceNumber": number, "to": to}
+        if amount is not None:
+            body["amount"] = amount
+        return self._call("POST", "/sim/advance", json=body)
+
+    def settle(self, api_key=None):
+        return self._call("POST", "/sim/settle", json={"apiKey": api_key} if api_key else {})
+
+    def stats(self, api_key=None):
+        return self._call("GET", "/sim/stats", params={"apiKey": api_key} if api_key else None)
+
+    def invoices(self, api_key):
+        return self._call("GET", "/sim/invoices", params={"apiKey": api_key})["invoices"]
+
+
+def agency_env(sim, **overrides):
+    """The environment of a service wired to sim, with test-sized timings."""
+    env = {
+        "INKASSO_AGENCY_URL": sim.url,
+        "INKASSO_SYNC_INTERVAL": "1",
+        "INKASSO_RETRY_BASE_MS": "50",
+        "INKASSO_RETRY_CAP_MS": "1000",
+        "INKASSO_AGENCY_TIMEOUT_MS": "1000",
+    }
+    env.update({k: str(v) for k, v in overrides.items()})
+    return env
+
+
+@contextlib.contextmanager
+def prism_proxy(target_url):
+    """A Prism proxy in front of target_url that turns every answer breaking
+    openapi.yaml into a 500 (as the session `prism` fixture); yields its URL
+    and stops it (its process group) on exit."""
+    port = free_port()
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [PRISM, "proxy", os.path.join(ROOT, "openapi.yaml"), target_url, "--errors",
+         "--validate-request=false", "-h", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=log, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+        log.close()
+
+
+@contextlib.contextmanager
+def agency_rig(accept_duplicates=False, sim_args=SIM_STILL, proxy=True, **env):
+    """A simulator, a service of its own wired to it (own temp DB; env
+    overrides agency_env's), and optionally a Prism proxy in front of the
+    service. Yields a namespace: sim, service, api (through Prism when proxy,
+    else direct), direct. Everything is stopped by pid on exit; a service
+    still running must stop cleanly (exit 0 on SIGTERM)."""
+    with tempfile.TemporaryDirectory(prefix="inkasso-agency-") as d:
+        sim = Sim(d, accept_duplicates=accept_duplicates, args=sim_args).start()
+        svc = Service(d, env=agency_env(sim, **env))
+        try:
+            svc.start()
+            with (prism_proxy(svc.url) if proxy else contextlib.nullcontext(svc.url)) as base:
+                yield types.SimpleNamespace(sim=sim, service=svc, api=Api(base), direct=Api(svc.url))
+            if svc.proc is not None:
+                rc = svc.stop()
+                assert rc == 0, f"inkasso exited {rc} on SIGTERM:\n{svc.read_log()[-4000:]}"
+        finally:
+            svc.stop(signal.SIGKILL)
+            sim.stop()
+
+
+def agency_key(tenant):
+    """The agency api key Api.configure gives a tenant (the simulator's client)."""
+    return "key-" + tenant

@@ -649,6 +649,20 @@ Test(transition, events_only_on_change_and_nothing_twice)
 		     STORE_STATE, "paid is closed");
 }
 
+Test(transition, long_agency_values_compare_without_limits)
+{
+	char id[STORE_ID_MAX], status[200], t[32];
+	new_case("t1", "INV-1", id);
+	memset(status, 'S', sizeof status - 1);
+	status[sizeof status - 1] = '\0';
+	struct case_agency_fields f = {.agency_status = status, .stage = "legal"};
+	cr_assert_eq(store_case_transition(s, "t1", id, ALL_STATUSES, NULL, "sync", NULL, NOW, &f), STORE_OK);
+	cr_assert_eq(store_case_transition(s, "t1", id, ALL_STATUSES, NULL, "sync", NULL, LATER, &f), STORE_OK);
+	cr_assert_str_eq(raw_text(t, sizeof t, "SELECT updated_at FROM cases WHERE id = '%s'", id), NOW,
+			 "the same long value again is no change");
+	cr_assert_eq(raw_int("SELECT length(agency_status) FROM cases WHERE id = '%s'", id), 199);
+}
+
 Test(transition, rejected_cancels_what_waits_for_the_case)
 {
 	char id[STORE_ID_MAX], st[STORE_NAME_MAX];
