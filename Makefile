@@ -82,7 +82,51 @@ lint:
 clean:
 	rm -rf build bin
 
+# Benchmarks (bench/README.md): not part of `make test`. bench/install-deps.sh
+# adds wrk and nginx; bench/run.sh generates the databases, runs inkasso and
+# nginx side by side under wrk and writes bench/RESULTS.md.
+BENCH_BIN = $(BUILD)/bench/gen $(BUILD)/bench/floor
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -o $@
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@bench/install-deps.sh
+	@BENCH_BUILD=$(BUILD) bench/run.sh
+
+bench-quick: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@bench/install-deps.sh
+	@BENCH_BUILD=$(BUILD) bench/run.sh --quick
+
 # The contract is embedded into the binary (.incbin): rebuild when it changes.
 $(BUILD)/server/openapi_embed.o: openapi.yaml
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(BUILD)/server/main.d
+
+# Fuzzing (issue 5): the libFuzzer targets of tests/fuzz, built with clang
+# under ASan+UBSan into build/fuzz, the library rebuilt there with coverage
+# instrumentation (build/release objects lack it). `make fuzz` runs each target
+# for FUZZ_SECONDS, FUZZ_JOBS at a time, on a working copy of its committed
+# seeds (build/fuzz/corpus); `make fuzz-smoke` is the 10-second run for CI.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+FUZZ_TARGETS  = body_case auth agency_answers cursor_and_dates
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+.PHONY: fuzz fuzz-smoke fuzz-build
+
+fuzz-build: deps
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=build/fuzz OPT="-g -O1" \
+	  SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libinkasso.a
+	$(CC) $(WARN) $(DEFS) $(OPT) $(FUZZ_SAN) -fsanitize=fuzzer -I. $(PKG_CFLAGS) $< \
+	  build/fuzz/libinkasso.a $(PKG_LIBS) -o $@
+
+fuzz: fuzz-build
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@scripts/fuzz.sh 10 $(FUZZ_JOBS) $(FUZZ_TARGETS)

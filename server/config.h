@@ -24,7 +24,6 @@ struct config {
 	int max_attempts;
 	int agency_timeout_ms;
 	int threads;               /* 0 = number of cores */
-	int commit_batch;          /* max requests per group commit; 1 = one commit per request */
 	bool agency_allow_http;    /* plain http to the agency (simulator only) */
 };
 

@@ -28,8 +28,6 @@ static const struct {
 	[PROBLEM_INTEGRATION_NOT_CONFIGURED] = {409, "integration_not_configured",
 						"The agency integration is not configured or not enabled"},
 	[PROBLEM_INVALID_STATE] = {409, "invalid_state", "The case is not in a state that allows this"},
-	[PROBLEM_IDEMPOTENCY_IN_FLIGHT] = {409, "idempotency_in_flight",
-					   "A request with this Idempotency-Key is in progress"},
 	[PROBLEM_PAYLOAD_TOO_LARGE] = {413, "payload_too_large", "The body exceeds 64 KiB"},
 	[PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type", "The body must be application/json"},
 	[PROBLEM_VALIDATION_FAILED] = {422, "validation_failed", "The case is not valid"},

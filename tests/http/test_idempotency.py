@@ -146,10 +146,9 @@ def test_concurrent_retries_create_one_case(direct):
         th.join(30)
     created = [c for s, c in results if s == 201]
     assert len(results) == 8 and created
-    assert all(s in (201, 409) for s, _ in results), results
-    for s, c in results:
-        if s == 409:
-            assert json.loads(c)["code"] in ("idempotency_in_flight", "duplicate_case")
+    # Creates are serialised on one writer and the key is re-checked inside the
+    # transaction: a concurrent retry waits for the first commit and replays it.
+    assert all(s == 201 for s, _ in results), [s for s, _ in results]
     assert len(set(created)) == 1  # every 201 is the same answer
     assert len(list_all(direct, t)) == 1
 

@@ -1,0 +1,399 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The inkasso benchmark (issue 4): inkasso and nginx serving the very same
+# bytes, side by side in one run, measured with wrk on loopback.
+#
+#   bench/run.sh            full: 1M and 100k cases, 15 s per measurement   (make bench, < 10 min)
+#   bench/run.sh --quick    100k cases only, 5 s per measurement            (make bench-quick, < 2 min)
+#
+# Environment: BENCH_BUILD (build tree, default build/release), BENCH_SECONDS,
+# BENCH_WARMUP (seconds), BENCH_CASES (big database), BENCH_SMALL (small one),
+# BENCH_REGEN=1 (generate the databases even if bench/work has them),
+# BENCH_LOG_LEVEL (inkasso's, default info as in production),
+# BENCH_RESULTS (default bench/RESULTS.md).
+# Everything runs on 127.0.0.1; every process started here is stopped by its
+# pid on exit (trap). Nothing here asserts timing: it measures and reports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+BUILD=${BENCH_BUILD:-build/release}
+BIN=$ROOT/bin/inkasso
+GEN=$ROOT/$BUILD/bench/gen
+FLOOR=$ROOT/$BUILD/bench/floor
+WORK=$ROOT/bench/work
+RESULTS=${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}
+export BENCH_DIR=$ROOT/bench
+if [ "$QUICK" = 1 ]; then
+	SECS=${BENCH_SECONDS:-5}; WARM=${BENCH_WARMUP:-1}; BIG=0
+	SMALL=${BENCH_SMALL:-100000}; FLOOR_SECS=1.5
+	CMD="make bench-quick"
+else
+	SECS=${BENCH_SECONDS:-15}; WARM=${BENCH_WARMUP:-3}; BIG=${BENCH_CASES:-1000000}
+	SMALL=${BENCH_SMALL:-100000}; FLOOR_SECS=4
+	CMD="make bench"
+fi
+SECRET="bench-jwt-secret-0123456789abcdef-0123456789"
+SCOPE="cases:read cases:write settings:write"
+WRK_THREADS=2
+LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
+
+for f in "$BIN" "$GEN" "$FLOOR"; do
+	[ -x "$f" ] || { echo "bench: $f is missing; run it through make bench" >&2; exit 2; }
+done
+for t in wrk curl; do
+	command -v "$t" >/dev/null || { echo "bench: $t is missing (bench/install-deps.sh)" >&2; exit 2; }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || { echo "bench: nginx is missing (bench/install-deps.sh)" >&2; exit 2; }
+
+mkdir -p "$WORK"
+RUN=$(mktemp -d "$WORK/run.XXXXXX")
+chmod 755 "$RUN"
+T_START=$(date +%s)
+
+# ---- processes: every one we start is recorded and stopped by pid ----
+PIDS=()
+stop_pid() { # pid [signal]
+	local pid=$1 sig=${2:-TERM}
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill "-$sig" "$pid" 2>/dev/null || true
+	for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+	wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+	local rc=$?
+	for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && stop_pid "$pid"; done
+	# keep a failed run's logs; a good run's temp dir goes (its files are big)
+	if [ "$rc" = 0 ]; then rm -rf "$RUN"; else echo "bench: failed ($rc); logs in $RUN" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # url pid seconds
+	local url=$1 pid=$2 secs=$3 i
+	for i in $(seq 1 $((secs * 10))); do
+		curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || { echo "bench: process $pid exited before $url answered" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "bench: $url did not answer in ${secs}s" >&2
+	return 1
+}
+
+INK_PID=""; INK_PORT=""
+declare -A HWM RSS
+start_inkasso() { # name db [VAR=value ...]
+	local name=$1 db=$2; shift 2
+	INK_PORT=$(free_port)
+	env INKASSO_LISTEN="127.0.0.1:$INK_PORT" INKASSO_DB="$db" INKASSO_JWT_SECRET="$SECRET" \
+		INKASSO_LOG_LEVEL="$LOG_LEVEL" "$@" "$BIN" serve >"$RUN/inkasso-$name.log" 2>&1 &
+	INK_PID=$!
+	PIDS+=("$INK_PID")
+	local t0=$SECONDS
+	wait_http "http://127.0.0.1:$INK_PORT/healthz" "$INK_PID" 300 || { tail -5 "$RUN/inkasso-$name.log" >&2; exit 1; }
+	echo "bench: inkasso ($name) up on :$INK_PORT, pid $INK_PID, started in $((SECONDS - t0)) s"
+}
+stop_inkasso() { # name
+	local name=$1
+	HWM[$name]=$(awk '/^VmHWM/ {print int($2/1024)}' "/proc/$INK_PID/status")
+	RSS[$name]=$(awk '/^VmRSS/ {print int($2/1024)}' "/proc/$INK_PID/status")
+	stop_pid "$INK_PID"
+	INK_PID=""
+}
+
+# ---- machine ----
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+BUSY=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 20 {printf "%s%s (%s%%)", sep, $2, $1; sep=", "}')
+
+# ---- 1. the databases ----
+GEN_SUM=$(sha256sum "$GEN" | cut -c1-16)
+declare -A GEN_NOTE
+make_db() { # cases -> $WORK/cases-N.db and $WORK/cases-N.lua
+	local n=$1 db=$WORK/cases-$1.db
+	local stamp="$db.stamp" want="n=$n seed=1 gen=$GEN_SUM"
+	if [ "${BENCH_REGEN:-0}" != 1 ] && [ -f "$stamp" ] && [ "$(head -1 "$stamp")" = "$want" ] && [ -f "$db" ]; then
+		GEN_NOTE[$n]="reused from $(sed -n 2p "$stamp")"
+		echo "bench: $n cases: $(basename "$db") ${GEN_NOTE[$n]}"
+		return
+	fi
+	rm -f "$stamp"
+	echo "bench: generating $n cases ..."
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$GEN" "$db" "$n" --sample "$WORK/cases-$n.lua" --sample-per-tenant 2000 2>"$RUN/gen-$n.log" ||
+		{ cat "$RUN/gen-$n.log" >&2; exit 1; }
+	t1=$(date +%s.%N)
+	local took; took=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", b - a}')
+	local size; size=$(du -m "$db" | cut -f1)
+	tail -1 "$RUN/gen-$n.log"
+	printf '%s\n%s: generated in %s s, %s MB\n' "$want" "$(date -u +%FT%TZ)" "$took" "$size" >"$stamp"
+	GEN_NOTE[$n]="generated in this run in $took s, $size MB"
+}
+make_db "$SMALL"
+[ "$BIG" = 0 ] || make_db "$BIG"
+MAIN=$SMALL
+[ "$BIG" = 0 ] || MAIN=$BIG
+
+# The run file: a token per tenant, dates that make a create sendable today.
+{
+	echo "return {"
+	echo "  tokens = {"
+	for i in $(seq -w 1 10); do
+		tok=$(INKASSO_JWT_SECRET=$SECRET "$BIN" token --tenant "bench-t$i" --scope "$SCOPE" --ttl 7200)
+		echo "    [\"bench-t$i\"] = \"$tok\","
+	done
+	echo "  },"
+	echo "  issued_on = \"$(date -u -d '-90 days' +%F)\","
+	echo "  due_on = \"$(date -u -d '-60 days' +%F)\","
+	echo "  reminder_on = \"$(date -u -d '-30 days' +%F)\","
+	echo "}"
+} >"$RUN/run.lua"
+TOKEN1=$(INKASSO_JWT_SECRET=$SECRET "$BIN" token --tenant bench-t03 --scope "$SCOPE" --ttl 7200)
+
+# ---- wrk ----
+declare -A RPS P50 P99 BAD CONNS ERRS
+passive_opens() { awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "PassiveOpens") c = i; h = 1 } else print $c }' /proc/net/snmp; }
+to_ms() { # "1.23ms" | "850.00us" | "1.02s" -> ms
+	awk -v v="$1" 'BEGIN {
+		if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+		else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+		else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.0f", v * 60000 }
+		else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.0f", v * 1000 }
+		else print "?" }'
+}
+# wrk_run label url script conns [nonce]
+wrk_run() {
+	local label=$1 url=$2 script=$3 conns=$4 data=$5
+	local out="$RUN/wrk-$label.txt"
+	# warm-up (caches, connections), not recorded
+	wrk -t"$WRK_THREADS" -c"$conns" -d"${WARM}s" --timeout 10s -s "$ROOT/bench/$script" "$url" \
+		-- "$data" "$RUN/run.lua" "w$label$RANDOM" >/dev/null 2>&1 || true
+	local c0 c1; c0=$(passive_opens)
+	wrk -t"$WRK_THREADS" -c"$conns" -d"${SECS}s" --timeout 10s --latency -s "$ROOT/bench/$script" "$url" \
+		-- "$data" "$RUN/run.lua" "m$label$RANDOM" >"$out" 2>&1 || { cat "$out" >&2; exit 1; }
+	c1=$(passive_opens)
+	RPS[$label]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
+	P50[$label]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+	P99[$label]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+	BAD[$label]=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out"); BAD[$label]=${BAD[$label]:-0}
+	ERRS[$label]=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out"); ERRS[$label]=${ERRS[$label]:-0}
+	CONNS[$label]=$((c1 - c0))
+	printf 'bench: %-14s %8s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s  new connections %s\n' \
+		"$label" "${RPS[$label]}" "${P50[$label]}" "${P99[$label]}" "${BAD[$label]}" "${ERRS[$label]}" "${CONNS[$label]}"
+}
+
+# ---- 2. reads: inkasso on the main database, nginx on the same bytes ----
+DATA_MAIN=$WORK/cases-$MAIN.lua
+start_inkasso main "$WORK/cases-$MAIN.db"
+URL=http://127.0.0.1:$INK_PORT
+
+# The exact bytes nginx will serve: a page of 50 at a random cursor, one case, small answers.
+WWW=$RUN/www; mkdir -p "$WWW"
+SEQ=$(( (RANDOM * 32768 + RANDOM) % (MAIN / 10 - 60) + 60 ))
+CURSOR=$(printf 'v1.%d' "$SEQ" | base64 -w0 | tr '+/' '-_' | tr -d '=')
+fetch() { # path file
+	local code
+	code=$(curl -sS -o "$WWW/$2" -w '%{http_code}' -H "Authorization: Bearer $TOKEN1" "$URL$1")
+	[ "$code" = 200 ] || { echo "bench: GET $1 answered $code: $(head -c 300 "$WWW/$2")" >&2; exit 1; }
+}
+fetch "/v1/collection-cases?cursor=$CURSOR" list.json
+fetch "/v1/collection-cases/$(grep -m1 -o 'cc_[0-9A-Z]*' <(sed -n '/bench-t03/,$p' "$DATA_MAIN"))" case.json
+fetch "/v1/agency-settings" settings.json
+fetch "/healthz" healthz.json
+grep -q '"has_more":true' "$WWW/list.json" || { echo "bench: the listing page is not a full page" >&2; exit 1; }
+N_LISTED=$(grep -o '"id":"cc_' "$WWW/list.json" | wc -l)
+[ "$N_LISTED" = 50 ] || { echo "bench: the listing page has $N_LISTED cases, not 50" >&2; exit 1; }
+declare -A BYTES
+for f in list case settings healthz; do BYTES[$f]=$(stat -c %s "$WWW/$f.json"); done
+chmod -R a+rX "$WWW"
+
+NGX_PORT=$(free_port)
+NGX=$RUN/nginx; mkdir -p "$NGX/tmp"
+NGX_USER=""
+[ "$(id -u)" = 0 ] && NGX_USER="user root;"
+cat >"$NGX/nginx.conf" <<CONF
+# The anchor: nginx serving the bytes inkasso answered, as static files.
+$NGX_USER
+worker_processes auto;
+daemon off;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_timeout 65;
+	keepalive_requests 1000000;
+	client_body_temp_path $NGX/tmp/body;
+	proxy_temp_path $NGX/tmp/proxy;
+	fastcgi_temp_path $NGX/tmp/fastcgi;
+	uwsgi_temp_path $NGX/tmp/uwsgi;
+	scgi_temp_path $NGX/tmp/scgi;
+	types { }
+	default_type application/json;
+	server {
+		listen 127.0.0.1:$NGX_PORT;
+		root $WWW;
+		location = /healthz { try_files /healthz.json =404; }
+		location = /v1/agency-settings { try_files /settings.json =404; }
+		location = /v1/collection-cases { try_files /list.json =404; }
+		location /v1/collection-cases/ { try_files /case.json =404; }
+	}
+}
+CONF
+"$NGINX" -c "$NGX/nginx.conf" -p "$NGX" -e "$NGX/error.log" >"$NGX/stdout.log" 2>&1 &
+NGX_PID=$!
+PIDS+=("$NGX_PID")
+wait_http "http://127.0.0.1:$NGX_PORT/healthz" "$NGX_PID" 20 || { cat "$NGX/error.log" >&2; exit 1; }
+cmp -s <(curl -s "http://127.0.0.1:$NGX_PORT/v1/collection-cases?cursor=x") "$WWW/list.json" ||
+	{ echo "bench: nginx does not serve the listing bytes" >&2; exit 1; }
+echo "bench: nginx up on :$NGX_PORT, pid $NGX_PID; bodies: list ${BYTES[list]} B, case ${BYTES[case]} B, settings ${BYTES[settings]} B, healthz ${BYTES[healthz]} B"
+NGX_URL=http://127.0.0.1:$NGX_PORT
+
+wrk_run list-ink "$URL" list.lua 50 "$DATA_MAIN"
+wrk_run list-ngx "$NGX_URL" list.lua 50 "$DATA_MAIN"
+wrk_run get-ink "$URL" get.lua 50 "$DATA_MAIN"
+wrk_run get-ngx "$NGX_URL" get.lua 50 "$DATA_MAIN"
+BENCH_PATH=/v1/agency-settings wrk_run settings-ink "$URL" small.lua 50 "$DATA_MAIN"
+BENCH_PATH=/v1/agency-settings wrk_run settings-ngx "$NGX_URL" small.lua 50 "$DATA_MAIN"
+BENCH_PATH=/healthz wrk_run health-ink "$URL" small.lua 50 "$DATA_MAIN"
+BENCH_PATH=/healthz wrk_run health-ngx "$NGX_URL" small.lua 50 "$DATA_MAIN"
+stop_inkasso main
+stop_pid "$NGX_PID"
+
+# ---- 3. scale: the same listing on the small database ----
+if [ "$BIG" != 0 ]; then
+	start_inkasso small "$WORK/cases-$SMALL.db"
+	wrk_run list-small "http://127.0.0.1:$INK_PORT" list.lua 50 "$WORK/cases-$SMALL.lua"
+	stop_inkasso small
+fi
+
+# ---- 4. durable creates: one commit per request vs the default, each on a fresh copy ----
+DATA_SMALL=$WORK/cases-$SMALL.lua
+create_run() { # label batch
+	local label=$1 batch=$2
+	cp "$WORK/cases-$SMALL.db" "$RUN/create.db"
+	rm -f "$RUN/create.db-wal" "$RUN/create.db-shm"
+	start_inkasso "$label" "$RUN/create.db" INKASSO_COMMIT_BATCH="$batch"
+	wrk_run "$label" "http://127.0.0.1:$INK_PORT" create.lua 64 "$DATA_SMALL"
+	stop_inkasso "$label"
+	rm -f "$RUN/create.db" "$RUN/create.db-wal" "$RUN/create.db-shm"
+}
+create_run create-b1 1
+create_run create-def 64
+
+# ---- 5. in-process floors ----
+"$FLOOR" "$RUN" "$FLOOR_SECS" >"$RUN/floor.txt"
+floor() { awk -v m="$1" -v f="$2" '$1 == "floor" && $2 == m {print $f}' "$RUN/floor.txt"; }
+
+# ---- 6. the table ----
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100 * a / b; else print "-" }'; }
+verdict() { if awk "BEGIN {exit !($1)}"; then echo met; else echo "NOT met"; fi; }
+
+MAXHWM=0
+for k in "${!HWM[@]}"; do [ "${HWM[$k]}" -gt "$MAXHWM" ] && MAXHWM=${HWM[$k]}; done
+L_RATIO=$(ratio "${RPS[list-ink]}" "${RPS[list-ngx]}")
+G_RATIO=$(ratio "${RPS[get-ink]}" "${RPS[get-ngx]}")
+C_RATIO=$(ratio "${RPS[create-def]}" "${RPS[create-b1]}")
+if [ "$BIG" != 0 ]; then S_RATIO=$(ratio "${RPS[list-small]}" "${RPS[list-ink]}"); else S_RATIO="-"; fi
+
+row() { # label name ink ngx
+	local ink=$2 ngx=$3
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" \
+		"${RPS[$ink]}" "${P50[$ink]}" "${P99[$ink]}" "${RPS[$ngx]}" "${P50[$ngx]}" "${P99[$ngx]}" \
+		"$(pct "${RPS[$ink]}" "${RPS[$ngx]}")"
+}
+TABLE=$RUN/table.md
+{
+	echo "Reads: inkasso on $MAIN cases vs nginx serving the same bytes (wrk -t$WRK_THREADS -c50 -d${SECS}s, keep-alive)"
+	echo
+	echo "| request | inkasso req/s | p50 ms | p99 ms | nginx req/s | p50 ms | p99 ms | inkasso/nginx |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	row "listing 50 at a random cursor (${BYTES[list]} B)" list-ink list-ngx
+	row "one case by id (${BYTES[case]} B)" get-ink get-ngx
+	row "GET /v1/agency-settings (${BYTES[settings]} B)" settings-ink settings-ngx
+	row "GET /healthz (${BYTES[healthz]} B, no auth, no database)" health-ink health-ngx
+	echo
+	echo "Durable creates (POST /v1/collection-cases, synchronous=FULL, 201 after COMMIT; wrk -c64, fresh copy of the $SMALL-case database each)"
+	echo
+	echo "| inkasso | req/s | p50 ms | p99 ms | non-2xx |"
+	echo "|---|---:|---:|---:|---:|"
+	echo "| INKASSO_COMMIT_BATCH=1 | ${RPS[create-b1]} | ${P50[create-b1]} | ${P99[create-b1]} | ${BAD[create-b1]} |"
+	echo "| default (INKASSO_COMMIT_BATCH=64) | ${RPS[create-def]} | ${P50[create-def]} | ${P99[create-def]} | ${BAD[create-def]} |"
+	echo
+	echo "Group commit is not implemented yet: both rows are one commit per request, so their ratio (${C_RATIO}x) is ~1 by construction."
+	echo
+	echo "In-process floors (bench/floor, same disk, WAL, synchronous=FULL; rows: case + event + outbox + idempotency)"
+	echo
+	echo "| floor | cases/s | commits/s |"
+	echo "|---|---:|---:|"
+	echo "| store_case_create(), one commit per case | $(floor store-1 3) | $(floor store-1 4) |"
+	echo "| raw inserts, one commit per case | $(floor raw-1 3) | $(floor raw-1 4) |"
+	echo "| raw inserts, 32 cases per commit | $(floor raw-32 3) | $(floor raw-32 4) |"
+	echo
+	echo "Scale and memory"
+	echo
+	echo "| measure | value |"
+	echo "|---|---:|"
+	if [ "$BIG" != 0 ]; then
+		echo "| listing on $SMALL cases, req/s (p50 / p99 ms) | ${RPS[list-small]} (${P50[list-small]} / ${P99[list-small]}) |"
+		echo "| listing on $BIG cases, req/s (p50 / p99 ms) | ${RPS[list-ink]} (${P50[list-ink]} / ${P99[list-ink]}) |"
+		echo "| listing $SMALL / $BIG (goal <= 1.25) | $S_RATIO |"
+	else
+		echo "| listing on 1M vs 100k | skipped (quick run: 100k only) |"
+	fi
+	for k in main small create-b1 create-def; do
+		[ -n "${HWM[$k]:-}" ] && echo "| inkasso ($k) peak RSS VmHWM / VmRSS at end, MB | ${HWM[$k]} / ${RSS[$k]} |"
+	done
+	echo
+	echo "Goals of issue 4 (same run)"
+	echo
+	echo "| goal | measured | |"
+	echo "|---|---:|---|"
+	echo "| listing >= 25% of nginx, p99 <= 15 ms | $(pct "${RPS[list-ink]}" "${RPS[list-ngx]}"), p99 ${P99[list-ink]} ms | $(verdict "${L_RATIO} >= 0.25 && ${P99[list-ink]} <= 15") |"
+	echo "| one case >= 70% of nginx | $(pct "${RPS[get-ink]}" "${RPS[get-ngx]}") | $(verdict "${G_RATIO} >= 0.70") |"
+	echo "| creates >= 5x one-commit-per-request, p99 <= 20 ms | ${C_RATIO}x, p99 ${P99[create-def]} ms | $(verdict "${C_RATIO} >= 5 && ${P99[create-def]} <= 20") |"
+	if [ "$BIG" != 0 ]; then
+		echo "| listing 1M within 1.25x of 100k | $S_RATIO | $(verdict "$S_RATIO <= 1.25") |"
+	else
+		echo "| listing 1M within 1.25x of 100k | not measured (quick) | - |"
+	fi
+	echo "| RSS <= 100 MB | $MAXHWM MB | $(verdict "$MAXHWM <= 100") |"
+	echo
+	echo "Checks: non-2xx answers: $(for k in "${!BAD[@]}"; do printf '%s %s; ' "$k" "${BAD[$k]}"; done)"
+	echo "socket errors: $(for k in "${!ERRS[@]}"; do printf '%s %s; ' "$k" "${ERRS[$k]}"; done)"
+	echo "new TCP connections accepted on the machine during each measurement (keep-alive: about the connection count, 50 or 64, plus other processes' traffic): $(for k in "${!CONNS[@]}"; do printf '%s %s; ' "$k" "${CONNS[$k]}"; done)"
+} >"$TABLE"
+
+ELAPSED=$(( $(date +%s) - T_START ))
+MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
+{
+	echo "# inkasso benchmark results"
+	echo
+	echo "Written by \`bench/run.sh\` ($CMD) on $(date -u '+%Y-%m-%d %H:%M UTC'); the whole run took ${ELAPSED} s."
+	echo "Reproduce: \`$CMD\` from the repository root (bench/README.md explains each figure)."
+	echo
+	echo "- machine: $(nproc) cores, $MODEL, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+	echo "- load average at start: $LOAD_START${BUSY:+; processes busy at start: $BUSY}"
+	echo "- versions: SQLite $(sed -n 's/^sqlite //p' "$RUN/floor.txt"), libmicrohttpd $(ver libmicrohttpd12), json-c $(ver libjson-c5), $("$NGINX" -v 2>&1 | sed 's|nginx version: ||'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), inkasso $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- server handlers store agency 2>/dev/null || echo ' (with uncommitted changes)')"
+	echo "- databases: $SMALL cases (${GEN_NOTE[$SMALL]})$([ "$BIG" = 0 ] || echo "; $BIG cases (${GEN_NOTE[$BIG]})"); 10 tenants, built by bench/gen"
+	echo "- inkasso: default INKASSO_THREADS (cores), INKASSO_LOG_LEVEL=$LOG_LEVEL (a log line per request, to a file)"
+	echo "- wrk and the servers share the same $(nproc) cores; every figure is from one run of ${SECS} s after ${WARM} s of warm-up"
+	echo
+	cat "$TABLE"
+} >"$RESULTS"
+echo
+cat "$TABLE"
+echo
+echo "bench: wrote $RESULTS (${ELAPSED} s)"
