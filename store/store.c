@@ -406,6 +406,26 @@ out:
 	return n;
 }
 
+int64_t store_cases_failed(struct store *s)
+{
+	/* Served by the partial index cases_failed: a scrape never scans all cases. */
+	static const char sql[] = "SELECT count(*) FROM cases WHERE status = 'failed'";
+	struct store_conn *c = store_reader_get(s);
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+	if (store_prepare(c, STMT_CASES_FAILED, sql, &st) != STORE_OK)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		store_fail(c->db, rc, "store: failed cases");
+out:
+	store_release(st);
+	store_reader_put(s, c);
+	return n;
+}
+
 enum store_result store_idem_lookup(struct store_conn *c, const char *tenant, const char *key,
 				    const char *fingerprint, struct case_create_result *out)
 {

@@ -203,6 +203,8 @@ enum store_result store_secret_get(struct store *s, const char *name, unsigned c
 
 /* Number of outbox rows not yet delivered (metrics). -1 on error. */
 int64_t store_outbox_depth(struct store *s);
+/* Number of cases in status failed, all tenants (metrics). -1 on error. */
+int64_t store_cases_failed(struct store *s);
 
 /* ---- after the handoff: payments, actions, retry (store_after.c) ---- */
 

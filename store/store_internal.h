@@ -32,6 +32,7 @@ enum store_stmt {
 	STMT_EVENTS_GET,
 	STMT_OUTBOX_INSERT,
 	STMT_OUTBOX_DEPTH,
+	STMT_CASES_FAILED,
 	STMT_SETTINGS_GET,
 	STMT_SETTINGS_PUT,
 	/* after the handoff (store_after.c) */

@@ -81,6 +81,8 @@ def test_metrics_count_requests_by_route_and_status(api):
     assert n and n >= before + 3
     assert metric(text, "inkasso_http_request_duration_seconds_bucket", route="/healthz", le="+Inf") == n
     assert metric(text, "inkasso_outbox_depth") is not None
+    assert metric(text, "inkasso_cases_failed") is not None
+    assert metric(text, "inkasso_forwarder_retries_total") is not None
 
 
 def test_metrics_text_format_is_well_formed(api):
