@@ -34,3 +34,14 @@ if [ ! -x .tools/node_modules/.bin/prism ] || [ ! -x .tools/node_modules/.bin/re
 	mkdir -p .tools
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error "${tools[@]}" >/dev/null
 fi
+
+# promtool checks the /metrics exposition in the HTTP tests. Only the binary is
+# taken from Debian's prometheus package (unpacked, not installed: no server).
+if [ ! -x .tools/promtool ]; then
+	echo "unpacking promtool from Debian's prometheus package into .tools/"
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus >/dev/null; })
+	dpkg -x "$tmp"/prometheus_*.deb "$tmp/x"
+	cp "$tmp/x/usr/bin/promtool" .tools/promtool
+	rm -rf "$tmp"
+fi
