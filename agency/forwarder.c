@@ -182,11 +182,44 @@ static const char *action_code(const char *type)
 	return NULL;
 }
 
-/* Sends an action or a direct payment as an agency action. Actions carry no
- * key the agency could deduplicate on, so after an unknown outcome they are
- * sent again (at least once); the case itself is what is sent exactly once. */
+struct marker_search {
+	const char *marker;
+	bool found;
+};
+
+static int find_marker(void *ctx, const struct agency_event *e)
+{
+	struct marker_search *m = ctx;
+	if (strstr(e->description, m->marker))
+		m->found = true;
+	return m->found;
+}
+
+enum lookup { LOOKUP_FOUND, LOOKUP_ABSENT, LOOKUP_CANNOT_TELL };
+
+/* After a DIRECTPAYMENT of unknown outcome: did the agency book it? Looks
+ * for our marker on the agency case's events. Cannot tell before the agency
+ * assigned a case id, or without an answer. */
+static enum lookup payment_seen(struct agency_client *ac, const struct agency_settings *s,
+				const struct case_view *v, const char *marker, struct agency_result *res)
+{
+	if (!v->agency_case_id[0]) {
+		snprintf(res->message, sizeof res->message, "waiting for the agency case id to look the payment up");
+		return LOOKUP_CANNOT_TELL;
+	}
+	struct agency_case c;
+	struct marker_search m = {marker, false};
+	if (agency_case(ac, s->api_key, v->agency_case_id, v->currency, &c, find_marker, &m, res) != AGENCY_OK)
+		return LOOKUP_CANNOT_TELL;
+	return m.found ? LOOKUP_FOUND : LOOKUP_ABSENT;
+}
+
+/* Sends an action or a direct payment as an agency action. A direct payment
+ * of unknown outcome is looked up on the agency case before it is sent again
+ * (money must not be booked twice). Other actions are sent again: comments
+ * may repeat, and pause, resume, withdraw and objection are idempotent. */
 static enum attempt deliver_action(struct forwarder *f, struct agency_client *ac, const struct outbox_item *it,
-				   const struct agency_settings *s, struct agency_result *res)
+				   const struct agency_settings *s, struct agency_result *res, bool *lookup_next)
 {
 	struct case_view v = {.settings = s};
 	if (store_case_for_agency(f->st, it->tenant, it->case_id, copy_case, &v) != STORE_OK) {
@@ -208,7 +241,20 @@ static enum attempt deliver_action(struct forwarder *f, struct agency_client *ac
 			.reference = p.has_reference ? p.reference : NULL,
 			.method = strcmp(p.kind, "credit_note") ? "PAYMENT" : "CREDIT_NOTE",
 		};
-		body = agency_action_body("DIRECTPAYMENT", NULL, v.invoice_number, v.agency_case_id, &d);
+		/* Our payment id rides in the comment, which the agency keeps on
+		 * the case's event: after a lost answer it is how the payment is
+		 * found again instead of being booked twice. */
+		char marker[STORE_ID_MAX + 16];
+		snprintf(marker, sizeof marker, "inkasso %s", it->ref_id);
+		if (it->lookup_first) {
+			enum lookup l = payment_seen(ac, s, &v, marker, res);
+			if (l == LOOKUP_FOUND)
+				return ATTEMPT_DELIVERED;
+			if (l == LOOKUP_CANNOT_TELL)
+				return ATTEMPT_RETRY; /* *lookup_next stays true */
+		}
+		*lookup_next = false;
+		body = agency_action_body("DIRECTPAYMENT", marker, v.invoice_number, v.agency_case_id, &d);
 	} else {
 		struct action_view a;
 		memset(&a, 0, sizeof a);
@@ -236,8 +282,10 @@ static enum attempt deliver_action(struct forwarder *f, struct agency_client *ac
 	case AGENCY_BAD_ANSWER: /* a 2xx: it arrived */
 		return ATTEMPT_DELIVERED;
 	case AGENCY_RETRY:
-	case AGENCY_UNKNOWN:
 		break;
+	case AGENCY_UNKNOWN:
+		*lookup_next = !strcmp(it->kind, "payment");
+		return ATTEMPT_UNKNOWN;
 	}
 	return ATTEMPT_RETRY;
 }
@@ -292,7 +340,7 @@ static void deliver(struct forwarder *f, struct agency_client *ac, const struct 
 	} else if (!strcmp(it->kind, "create")) {
 		a = deliver_create(f, ac, it, &s, &res, &lookup_next);
 	} else {
-		a = deliver_action(f, ac, it, &s, &res);
+		a = deliver_action(f, ac, it, &s, &res, &lookup_next);
 	}
 	finish(f, it, a, lookup_next, &res);
 }

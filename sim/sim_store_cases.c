@@ -93,6 +93,10 @@ static bool sim_action_direct_payment(struct sim_store *s, struct sim_invoice *i
 		buf_puts(&d, ", credited ");
 		sim_money_put(&d, credit, inv->digits);
 	}
+	/* The creditor's comment stays on the event, as in Intrum Access: the
+	 * creditor can find its own payment again after a lost answer. */
+	if (a->comment && *a->comment)
+		buf_printf(&d, " (%s)", a->comment);
 	bool ok = !d.oom && sim_case_save(s, inv, -1) &&
 		  sim_event_add(s, inv->id, now_ms, credit_note ? "CREDIT_NOTE" : "DIRECT_PAYMENT",
 				buf_cstr(&d));

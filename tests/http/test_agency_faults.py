@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Delivery to an agency that misbehaves: failing creates with actions and a
 payment queued behind them, a key the agency refuses, giving up after the
-last attempt and the retry, a soak through 500s, 429s, dropped and slow
-answers at an agency that accepts repeated invoice numbers, and kill -9 of
-the service while sends are in flight. Each test counts at the simulator
-that every case was created there exactly once.
+last attempt and the retry, a direct payment whose answer is lost (looked
+up on the agency case before any resend), Retry-After honoured by the sync
+loop too, a soak through 500s, 429s, dropped and slow answers at an agency that accepts repeated invoice
+numbers, and kill -9 of the service while sends are in flight. Each test
+counts at the simulator that every case was created there exactly once.
 
 Every test has its own simulator and service (own database), stopped by pid
 at the end; through the validating proxy except the kill test, which talks
@@ -23,8 +24,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, agency_key, agency_rig, assert_problem, bearer, create_case, list_all, today, \
-    valid_case, wait_until
+from conftest import ROOT, agency_key, agency_rig, assert_problem, bearer, create_case, list_all, new_tenant, \
+    today, valid_case, wait_until
 
 DEADLINE = 15.0
 FIGURES = os.path.join(ROOT, "tests", "http", ".last-fault-figures.json")
@@ -33,12 +34,6 @@ INVOICE = "/api/v1/partner/invoice"
 
 def yesterday():
     return (today() - dt.timedelta(days=1)).isoformat()
-
-
-def new_tenant(api, **settings):
-    t = "t_" + uuid.uuid4().hex[:10]
-    api.configure(t, **settings)
-    return t
 
 
 def detail(api, tenant, case_id):
@@ -196,6 +191,27 @@ def test_failed_after_the_last_attempt_then_retry_delivers_once():
         assert rig.sim.stats(key)["duplicates_rejected"] == 0
 
 
+# --- a direct payment whose answer is lost ----------------------------------
+
+def test_a_direct_payment_whose_answer_is_lost_is_booked_once_at_the_agency():
+    with agency_rig(INKASSO_MAX_ATTEMPTS=1000) as rig:
+        t = new_tenant(rig.api)
+        key = agency_key(t)
+        case = create_case(rig.api, t)
+        wait_case(rig.api, t, case["id"], lambda c: c["status"] == "open", what="open")
+        # The agency books the payment, then the connection drops before the answer.
+        rig.sim.faults(drop_rate=1, path=INVOICE + "/action")
+        r = rig.api.post(f"/v1/collection-cases/{case['id']}/payments", t,
+                         json={"amount": 10000, "paid_on": yesterday(), "reference": "BANK-LOST-ANSWER"})
+        assert r.status_code == 201, r.text
+        wait_until(lambda: rig.sim.stats(key)["actions"] >= 1, timeout=DEADLINE, interval=0.02)
+        rig.sim.clear_faults()
+        wait_case(rig.api, t, case["id"], lambda c: c["payments"][0]["forwarded"], what="payment forwarded")
+        inv = rig.sim.invoices(key)[0]
+        assert [a["code"] for a in inv["actions"]] == ["DIRECTPAYMENT"], inv["actions"]
+        assert float(inv["balance"]["paidAmount"]) == 100.00, inv["balance"]
+
+
 # --- Retry-After, also for the sync loop -------------------------------------
 
 def test_sync_honours_a_retry_after_longer_than_its_interval():
@@ -210,7 +226,7 @@ def test_sync_honours_a_retry_after_longer_than_its_interval():
         # Case details, payments and settlements of every round now draw 429s
         # asking for 3 s of quiet, three times the sync interval.
         rig.sim.faults(error_rate=0.5, status=429, retry_after=3, seed=7)
-        time.sleep(8)
+        time.sleep(6)
         st = rig.sim.stats(key)
         rig.sim.clear_faults()
         assert st["retry_after_answers"] > 0, st

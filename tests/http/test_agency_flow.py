@@ -71,8 +71,14 @@ def open_case(rig, tenant, body=None):
     """A case sent and followed until open; returns (case, sim invoice)."""
     case = create_case(rig.api, tenant, body)
     assert case["status"] == "pending"
-    case = wait_case(rig.api, tenant, case["id"], lambda c: c["status"] == "open", what="open")
+    case = wait_case(rig.api, tenant, case["id"], synced_open, what="open")
     return case, sim_invoice(rig.sim, tenant, case["invoice"]["number"])
+
+
+def synced_open(c):
+    """Open, and the agency's case details read: the sync records the case id
+    (-> open) and then the details, in two steps."""
+    return c["status"] == "open" and c["agency_status"] is not None
 
 
 def yesterday():
@@ -86,7 +92,7 @@ def test_case_is_submitted_then_open_with_the_agency_case_id(rig, tenant):
     number = body["invoice"]["number"]
     case = create_case(rig.api, tenant, body)
     assert case["status"] == "pending" and case["agency_case_id"] is None
-    case = wait_case(rig.api, tenant, case["id"], lambda c: c["status"] == "open", what="open")
+    case = wait_case(rig.api, tenant, case["id"], synced_open, what="open")
 
     inv = sim_invoice(rig.sim, tenant, number)
     assert inv["caseId"] and case["agency_case_id"] == inv["caseId"]
