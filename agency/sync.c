@@ -116,6 +116,7 @@ static int sync_case(void *ctx, const struct case_row *c)
 	struct tenant_round *t = ctx;
 	struct agency_result res;
 	char case_id[80];
+	bool assigned_now = false;
 	snprintf(case_id, sizeof case_id, "%s", c->agency_case_id ? c->agency_case_id : "");
 	if (!case_id[0]) {
 		struct agency_distribution d;
@@ -125,16 +126,21 @@ static int sync_case(void *ctx, const struct case_row *c)
 		if (o != AGENCY_OK || !d.case_id[0])
 			return 0; /* not assigned yet: next round */
 		snprintf(case_id, sizeof case_id, "%s", d.case_id);
-		struct case_agency_fields f = {.agency_case_id = case_id};
-		store_case_transition(t->st, t->tenant, c->id, 1u << CASE_SUBMITTED, "open", "sync",
-				      "the agency assigned a case id", t->now, &f);
+		assigned_now = true;
 	}
+	/* With a new case id, its status and stage are read first so that the
+	 * case turns open with them in one write, never open without a stage. */
 	struct agency_case ac;
 	enum agency_outcome o = agency_case(t->ac, t->settings->api_key, case_id, c->currency, &ac, NULL, NULL, &res);
-	if (!call_ok(t, o, &res))
-		return t->retry_after_s >= 0;
-	if (o != AGENCY_OK)
-		return 0;
+	bool told_to_wait = !call_ok(t, o, &res) && t->retry_after_s >= 0;
+	if (o != AGENCY_OK) {
+		if (assigned_now) { /* keep the id we learned; details next round */
+			struct case_agency_fields f = {.agency_case_id = case_id};
+			store_case_transition(t->st, t->tenant, c->id, 1u << CASE_SUBMITTED, "open", "sync",
+					      "the agency assigned a case id", t->now, &f);
+		}
+		return told_to_wait;
+	}
 	char stage[40];
 	status_map_stage(ac.stage, stage, sizeof stage);
 	struct case_agency_fields f = {
@@ -148,7 +154,8 @@ static int sync_case(void *ctx, const struct case_row *c)
 	const char *to = status_map_agency(ac.status);
 	unsigned from = (1u << CASE_SUBMITTED) | (1u << CASE_OPEN) | (1u << CASE_PAUSED) | (1u << CASE_DISPUTED);
 	char detail[96];
-	snprintf(detail, sizeof detail, "agency status %.40s", ac.status);
+	snprintf(detail, sizeof detail, "%sagency status %.40s", assigned_now ? "case id assigned; " : "",
+		 ac.status);
 	if (store_case_transition(t->st, t->tenant, c->id, from, to, "sync", detail, t->now, &f) < 0)
 		t->failed = true;
 	return 0;
