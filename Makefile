@@ -54,11 +54,13 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run.sh
 
-# The README's test command: dependencies, then the suite plain and sanitized.
+# The README's test command: dependencies, then the suite plain and sanitized,
+# the contract and container checks, and 10 s of each fuzz target.
 test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan-check
 	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 check: all $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
