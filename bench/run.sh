@@ -122,7 +122,7 @@ stop_inkasso() { # name
 
 # ---- machine ----
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-BUSY=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 20 {printf "%s%s (%s%%)", sep, $2, $1; sep=", "}')
+BUSY=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 20 && $2 != "ps" {printf "%s%s (%s%%)", sep, $2, $1; sep=", "}')
 
 # ---- 1. the databases ----
 GEN_SUM=$(sha256sum "$GEN" | cut -c1-16)
@@ -153,6 +153,10 @@ make_db "$SMALL"
 MAIN=$SMALL
 [ "$BIG" = 0 ] || MAIN=$BIG
 [ "$GEN_ONLY" = 0 ] || exit 0
+# Both sizes are measured with the file in the OS page cache (a 3.3 GB file
+# fits this machine's memory): the comparison is of the work per request,
+# not of the disk. Cheap when the file is already cached.
+for n in $SMALL $([ "$BIG" = 0 ] || echo "$BIG"); do cat "$WORK/cases-$n.db" >/dev/null; done
 
 # The run file: a token per tenant, dates that make a create sendable today.
 {
