@@ -522,3 +522,26 @@ def agency_rig(accept_duplicates=False, sim_args=SIM_STILL, proxy=True, **env):
 def agency_key(tenant):
     """The agency api key Api.configure gives a tenant (the simulator's client)."""
     return "key-" + tenant
+
+
+def case_detail(api, tenant, case_id):
+    """GET /v1/collection-cases/{id}, asserted 200."""
+    r = api.get(f"/v1/collection-cases/{case_id}", tenant)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_case(api, tenant, case_id, pred, timeout=15.0, what="condition"):
+    """Polls the case until pred(case) holds; returns the case."""
+    last = {}
+
+    def probe():
+        last["case"] = case_detail(api, tenant, case_id)
+        return last["case"] if pred(last["case"]) else None
+
+    try:
+        return wait_until(probe, timeout=timeout, interval=0.1)
+    except AssertionError:
+        c = last.get("case", {})
+        raise AssertionError(f"{what} not reached within {timeout}s: status {c.get('status')}, "
+                             f"stage {c.get('stage')}, events {c.get('events')}") from None

@@ -24,7 +24,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, agency_key, agency_rig, assert_problem, bearer, create_case, list_all, new_tenant, \
+from conftest import case_detail, wait_case, ROOT, agency_key, agency_rig, assert_problem, bearer, create_case, list_all, new_tenant, \
     today, valid_case, wait_until
 
 DEADLINE = 15.0
@@ -37,24 +37,7 @@ def yesterday():
 
 
 def detail(api, tenant, case_id):
-    r = api.get(f"/v1/collection-cases/{case_id}", tenant)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def wait_case(api, tenant, case_id, pred, timeout=DEADLINE, what="condition"):
-    last = {}
-
-    def probe():
-        last["case"] = detail(api, tenant, case_id)
-        return last["case"] if pred(last["case"]) else None
-
-    try:
-        return wait_until(probe, timeout=timeout, interval=0.1)
-    except AssertionError:
-        c = last.get("case", {})
-        raise AssertionError(f"{what} not reached within {timeout}s: status {c.get('status')}, "
-                             f"events {c.get('events')}") from None
+    return case_detail(api, tenant, case_id)
 
 
 def handed_over(c):

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import agency_key, agency_rig, assert_problem, create_case, list_all, today, valid_case, \
+from conftest import case_detail, wait_case, agency_key, agency_rig, assert_problem, create_case, list_all, today, valid_case, \
     wait_until
 
 DEADLINE = 15.0  # seconds for anything the forwarder or one or two syncs should do
@@ -39,25 +39,7 @@ def dec(x):
 
 
 def detail(api, tenant, case_id):
-    r = api.get(f"/v1/collection-cases/{case_id}", tenant)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def wait_case(api, tenant, case_id, pred, timeout=DEADLINE, what="condition"):
-    """Polls the case until pred(case) holds; returns the case."""
-    last = {}
-
-    def probe():
-        last["case"] = detail(api, tenant, case_id)
-        return last["case"] if pred(last["case"]) else None
-
-    try:
-        return wait_until(probe, timeout=timeout, interval=0.1)
-    except AssertionError:
-        c = last.get("case", {})
-        raise AssertionError(f"{what} not reached within {timeout}s: status {c.get('status')}, "
-                             f"stage {c.get('stage')}, events {c.get('events')}") from None
+    return case_detail(api, tenant, case_id)
 
 
 def sim_invoice(sim, tenant, number):
