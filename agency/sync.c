@@ -228,18 +228,16 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 	if (p && mono_ms() < p->not_before_ms)
 		return 0; /* the agency's Retry-After has not passed: not this round */
 	dates_now_rfc3339(t.now);
-	if (store_cases_to_sync(t.st, tenant, sync_case, &t) < 0)
-		t.failed = true;
-
 	char today[DATES_LEN], from[DATES_LEN];
 	struct agency_result res;
 	dates_today(today);
+	/* Payments before statuses: a case the agency reports paid then already
+	 * shows the payment that paid it. */
 	dates_add_days(today, -SYNC_PAYMENT_WINDOW_DAYS, from);
-	if (t.retry_after_s < 0) {
-		enum agency_outcome o =
-			agency_payments(t.ac, settings->api_key, from, today, import_payment, &t, &res);
-		call_ok(&t, o, &res);
-	}
+	enum agency_outcome po = agency_payments(t.ac, settings->api_key, from, today, import_payment, &t, &res);
+	call_ok(&t, po, &res);
+	if (t.retry_after_s < 0 && store_cases_to_sync(t.st, tenant, sync_case, &t) < 0)
+		t.failed = true;
 	dates_add_days(today, -SYNC_SETTLEMENT_WINDOW_DAYS, from);
 	if (t.retry_after_s < 0) {
 		enum agency_outcome o =

@@ -217,7 +217,9 @@ def test_paid_then_settled_with_the_allocation_linked(rig, tenant):
     case, inv = open_case(rig, tenant)
     key = agency_key(tenant)
     rig.sim.advance(key, inv["invoiceNumber"], "paid")
-    case = wait_case(rig.api, tenant, case["id"], lambda c: c["status"] == "paid", what="paid")
+    # Status and payments come from separate agency calls; both land within a sync.
+    case = wait_case(rig.api, tenant, case["id"],
+                     lambda c: c["status"] == "paid" and c["balance"]["remaining"] == 0, what="paid in full")
     assert case["closed_at"] is not None and case["agency_status"] == "PAID"
     assert case["events"][-1]["from"] == "open" and case["events"][-1]["source"] == "sync"
     b = case["balance"]
