@@ -42,6 +42,7 @@
 
 #include "handlers/case_validate.h"
 #include "handlers/digest.h"
+#include "handlers/settings_json.h"
 #include "server/problem.h"
 #include "store/store.h"
 
@@ -674,16 +675,10 @@ int main(int argc, char **argv)
 	struct agency_settings set[100];
 	for (int t = 0; t < tenants; t++) {
 		struct agency_settings *a = &set[t];
-		memset(a, 0, sizeof *a);
+		settings_defaults(a);
 		snprintf(a->creditor_reference, sizeof a->creditor_reference, "CR-%.15s", tenant_name[t]);
 		snprintf(a->api_key, sizeof a->api_key, "key-%.15s", tenant_name[t]);
 		a->api_key_set = true;
-		snprintf(a->service, sizeof a->service, "collection");
-		snprintf(a->customer_type, sizeof a->customer_type, "auto");
-		a->min_days_overdue = 14;
-		a->reminder_wait_days = 14;
-		a->min_amount = 1;
-		a->enabled = true;
 		a->api_key_valid = 1;
 		fmt_ts(start_ms - DAY_MS, a->updated_at);
 		if (store_settings_put(s, tenant_name[t], a) != STORE_OK)

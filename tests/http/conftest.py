@@ -200,19 +200,8 @@ def service():
 
 @pytest.fixture(scope="session")
 def prism(service):
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        [PRISM, "proxy", os.path.join(ROOT, "openapi.yaml"), service.url, "--errors",
-         "--validate-request=false", "-h", "127.0.0.1", "-p", str(port)],
-        stdout=log, stderr=log, start_new_session=True)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-        log.close()
+    with prism_proxy(service.url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
