@@ -120,94 +120,135 @@ out:
 	return ok;
 }
 
-int handle_cases_post(const struct request *req, struct reply *out)
-{
-	struct store *st = req->app->store;
-	const char *tenant = req->claims->tenant;
-	const char *key = req->idempotency_key;
-	struct case_create_result res = {0};
-	struct case_input in = {0};
-	struct buf created = {0};
-	char fingerprint[DIGEST_HEX_LEN];
-
-	if (key && !idempotency_key_ok(key))
-		return reply_problem(out, PROBLEM_INVALID_HEADER,
-				     "Idempotency-Key must be 1 to 255 visible ASCII characters");
-	digest_body(req->body, req->body_len, fingerprint);
-	if (key) {
-		/* A replay answers what the first request got, even if the rules
-		 * or settings changed since. */
-		enum store_result r = store_idempotency_get(st, tenant, key, fingerprint, &res);
-		if (r == STORE_REPLAY) {
-			reply_replay(out, &res);
-			goto out;
-		}
-		if (r == STORE_KEY_REUSED) {
-			reply_problem(out, PROBLEM_IDEMPOTENCY_KEY_REUSED, NULL);
-			goto out;
-		}
-		if (r != STORE_NOT_FOUND) {
-			reply_store_problem(out, r);
-			goto out;
-		}
-	}
-	if (!validated_or_problem(req, &in, out))
-		goto out;
-
+/* A create on its way through the store's group commit: everything the
+ * store reads until the COMMIT lives here, not on the HTTP thread's stack. */
+struct create_job {
+	struct store *store;
+	struct case_input in;
+	struct case_new n;
+	struct case_create_result res;
+	struct store_create_job sj;
+	struct buf created; /* the 201 body, also stored for replays */
 	char id[40];
-	if (!ids_new("cc_", id, sizeof id)) {
-		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
-		goto out;
-	}
-	struct case_new n = {0};
-	case_row_of(&in, id, req->now, &n.c);
-	n.c.tenant = tenant;
-	write_created(&created, &n.c);
-	if (created.oom) {
-		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
-		goto out;
-	}
+	char tenant[sizeof ((struct auth_claims *)0)->tenant];
+	char key[IDEMPOTENCY_KEY_MAX + 1];
+	char now[25];
+	char fingerprint[DIGEST_HEX_LEN];
 	char nid_hash[DIGEST_HEX_LEN];
-	if (in.national_id[0])
-		digest_national_id(req->app->id_hash_key, in.national_id, nid_hash);
-	n.debtor_name = in.debtor_name[0] ? in.debtor_name : NULL;
-	n.business_name = in.business_name[0] ? in.business_name : NULL;
-	n.org_number = in.org_number[0] ? in.org_number : NULL;
-	n.date_of_birth = in.date_of_birth[0] ? in.date_of_birth : NULL;
-	n.national_id = in.national_id[0] ? in.national_id : NULL;
-	n.national_id_hash = in.national_id[0] ? nid_hash : NULL;
-	n.idem_key = key;
-	n.idem_fingerprint = fingerprint;
-	n.idem_status = 201;
-	n.idem_body = created.data;
-	n.idem_body_len = created.len;
+};
 
-	switch (store_case_create(st, &n, &res)) {
+static void create_job_free(struct create_job *j)
+{
+	free(j->res.body);
+	buf_free(&j->created);
+	case_input_free(&j->in);
+	free(j);
+}
+
+static void create_start(void *job, void (*wake)(void *), void *wake_ctx)
+{
+	struct create_job *j = job;
+	j->sj = (struct store_create_job){.in = &j->n, .out = &j->res, .done = wake, .ctx = wake_ctx};
+	store_case_create_async(j->store, &j->sj);
+}
+
+/* After the COMMIT that held the create (or its failure). */
+static int create_finish(void *job, struct reply *out)
+{
+	struct create_job *j = job;
+	switch (j->sj.result) {
 	case STORE_OK:
 		reply_json(out, 201);
-		buf_append(&out->body, created.data, created.len);
-		snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s", id);
+		buf_append(&out->body, j->created.data, j->created.len);
+		snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s", j->id);
 		break;
 	case STORE_DUPLICATE:
-		reply_duplicate(out, res.case_id);
+		reply_duplicate(out, j->res.case_id);
 		break;
 	case STORE_REPLAY: /* the same key committed while we validated */
-		reply_replay(out, &res);
+		reply_replay(out, &j->res);
 		break;
 	case STORE_KEY_REUSED:
 		reply_problem(out, PROBLEM_IDEMPOTENCY_KEY_REUSED, NULL);
 		break;
-	default:
-		reply_store_problem(out, STORE_HARD_ERROR);
-		break;
 	case STORE_BUSY:
 		reply_store_problem(out, STORE_BUSY);
 		break;
+	default:
+		reply_store_problem(out, STORE_HARD_ERROR);
+		break;
 	}
-out:
+	create_job_free(j);
+	return out->status;
+}
+
+/* Answers a replay or a reused key from the idempotency record; false when
+ * the key is new (or absent) and the create goes on. */
+static bool answered_from_record(const struct request *req, const char *fingerprint, struct reply *out)
+{
+	struct case_create_result res = {0};
+	enum store_result r = store_idempotency_get(req->app->store, req->claims->tenant, req->idempotency_key,
+						    fingerprint, &res);
+	if (r == STORE_REPLAY)
+		reply_replay(out, &res); /* what the first request got, even if rules or settings changed */
+	else if (r == STORE_KEY_REUSED)
+		reply_problem(out, PROBLEM_IDEMPOTENCY_KEY_REUSED, NULL);
+	else if (r != STORE_NOT_FOUND)
+		reply_store_problem(out, r);
 	free(res.body);
-	buf_free(&created);
-	case_input_free(&in);
+	return r != STORE_NOT_FOUND;
+}
+
+int handle_cases_post(const struct request *req, struct reply *out)
+{
+	const char *key = req->idempotency_key;
+	if (key && !idempotency_key_ok(key))
+		return reply_problem(out, PROBLEM_INVALID_HEADER,
+				     "Idempotency-Key must be 1 to 255 visible ASCII characters");
+	struct create_job *j = calloc(1, sizeof *j);
+	if (!j)
+		return reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+	digest_body(req->body, req->body_len, j->fingerprint);
+	if ((key && answered_from_record(req, j->fingerprint, out)) || !validated_or_problem(req, &j->in, out))
+		goto refused;
+	if (!ids_new("cc_", j->id, sizeof j->id)) {
+		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+		goto refused;
+	}
+	j->store = req->app->store;
+	snprintf(j->tenant, sizeof j->tenant, "%s", req->claims->tenant);
+	snprintf(j->now, sizeof j->now, "%s", req->now);
+	struct case_input *in = &j->in;
+	struct case_new *n = &j->n;
+	case_row_of(in, j->id, j->now, &n->c);
+	n->c.tenant = j->tenant;
+	write_created(&j->created, &n->c);
+	if (j->created.oom) {
+		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+		goto refused;
+	}
+	if (in->national_id[0])
+		digest_national_id(req->app->id_hash_key, in->national_id, j->nid_hash);
+	n->debtor_name = in->debtor_name[0] ? in->debtor_name : NULL;
+	n->business_name = in->business_name[0] ? in->business_name : NULL;
+	n->org_number = in->org_number[0] ? in->org_number : NULL;
+	n->date_of_birth = in->date_of_birth[0] ? in->date_of_birth : NULL;
+	n->national_id = in->national_id[0] ? in->national_id : NULL;
+	n->national_id_hash = in->national_id[0] ? j->nid_hash : NULL;
+	if (key) {
+		snprintf(j->key, sizeof j->key, "%s", key);
+		n->idem_key = j->key;
+	}
+	n->idem_fingerprint = j->fingerprint;
+	n->idem_status = 201;
+	n->idem_body = j->created.data;
+	n->idem_body_len = j->created.len;
+	/* The answer comes after the group commit: request.c suspends the
+	 * connection, create_start queues the job, create_finish replies. */
+	*req->defer = (struct deferral){.job = j, .start = create_start, .finish = create_finish};
+	return REPLY_DEFERRED;
+refused:
+	create_job_free(j);
 	return out->status;
 }
 

@@ -43,6 +43,8 @@ static const struct opt opts[] = {
 	INT("--agency-timeout-ms", "INKASSO_AGENCY_TIMEOUT_MS", agency_timeout_ms, 100, 600000, "10000",
 	    "total timeout of one agency call"),
 	INT("--threads", "INKASSO_THREADS", threads, 0, 256, "0", "HTTP worker threads (0 = cores)"),
+	INT("--commit-batch", "INKASSO_COMMIT_BATCH", commit_batch, 1, 1024, "64",
+	    "most case creates per transaction (group commit); 1 = one commit per create"),
 	STR("--log-level", "INKASSO_LOG_LEVEL", log_level, "info", "debug, info, warn or error"),
 };
 #define NOPTS (sizeof opts / sizeof opts[0])

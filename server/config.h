@@ -24,6 +24,7 @@ struct config {
 	int max_attempts;
 	int agency_timeout_ms;
 	int threads;               /* 0 = number of cores */
+	int commit_batch;          /* case creates per transaction, 1..1024 */
 	bool agency_allow_http;    /* plain http to the agency (simulator only) */
 };
 

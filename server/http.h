@@ -14,6 +14,21 @@ struct auth_claims;
 
 #define MAX_QUERY_PARAMS 32
 
+struct reply;
+
+/* An answer that waits for another thread (the store's group commit) without
+ * holding an HTTP thread: the handler fills *req->defer and returns
+ * REPLY_DEFERRED. request.c then suspends the connection and calls start,
+ * which hands job over; that thread calls wake(wake_ctx) exactly once when it
+ * is done, and finish(job, out) then writes the reply on the HTTP thread and
+ * frees job. */
+#define REPLY_DEFERRED 1
+struct deferral {
+	void *job;
+	void (*start)(void *job, void (*wake)(void *wake_ctx), void *wake_ctx);
+	int (*finish)(void *job, struct reply *out);
+};
+
 struct query_param {
 	const char *key;   /* decoded, NUL-terminated */
 	const char *value; /* decoded; "" when the parameter has no '=' */
@@ -32,6 +47,7 @@ struct request {
 	const char *request_id;           /* always set */
 	const struct auth_claims *claims; /* verified token; NULL on public routes */
 	struct app *app;
+	struct deferral *defer;           /* see REPLY_DEFERRED */
 	char today[11];                   /* YYYY-MM-DD, UTC, fixed at request start */
 	char now[25];                     /* 2026-02-20T10:00:00.123Z, fixed at request start */
 };

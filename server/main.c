@@ -96,6 +96,7 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "inkasso: database %s: %s\n", cfg->db, err);
 		goto out;
 	}
+	store_set_commit_batch(app.store, cfg->commit_batch);
 	if (store_secret_get(app.store, "national_id_hash_key", app.id_hash_key, sizeof app.id_hash_key) !=
 	    STORE_OK) {
 		fprintf(stderr, "inkasso: database %s: cannot read or create the search key\n", cfg->db);

@@ -23,6 +23,7 @@ struct server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
 	atomic_int in_flight; /* requests between first callback and completion */
+	atomic_int suspended; /* of those, waiting on a deferral (see REPLY_DEFERRED) */
 	int port;
 };
 
@@ -36,6 +37,8 @@ struct req_ctx {
 	int status;
 	char request_id[65];
 	char method[16];
+	struct MHD_Connection *conn;
+	struct deferral deferral; /* set while the answer waits on another thread */
 };
 
 static double elapsed_s(const struct timespec *start)
@@ -150,8 +153,27 @@ static bool authorize_or_problem(struct MHD_Connection *conn, struct app *app, c
 	return false;
 }
 
-/* Routes, authenticates and runs the handler; always leaves a reply. */
-static void dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const char *url, const char *method,
+/* A handler's status must be the one in its reply. */
+static void check_status(const struct req_ctx *ctx, int status, struct reply *out)
+{
+	if (status < 100 || status > 599 || out->status != status) {
+		log_write(LOG_ERROR, "handler returned no valid status", "request_id", ctx->request_id, "route",
+			  route_name(ctx->route), NULL);
+		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+	}
+}
+
+/* Called once by the thread that finished a deferred job; MHD then calls
+ * on_access again for the connection, on its own thread. */
+static void wake_connection(void *arg)
+{
+	struct req_ctx *ctx = arg;
+	MHD_resume_connection(ctx->conn);
+}
+
+/* Routes, authenticates and runs the handler. Leaves a reply in out, or
+ * returns true when the handler deferred its answer (ctx->deferral set). */
+static bool dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const char *url, const char *method,
 		     struct reply *out, char *allow, size_t allow_len)
 {
 	char path_id[64];
@@ -159,24 +181,24 @@ static void dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const cha
 		routes_match(method, url, &ctx->route, path_id, sizeof path_id, allow, allow_len);
 	if (ctx->too_large) {
 		reply_problem(out, PROBLEM_PAYLOAD_TOO_LARGE, "the body exceeds 65536 bytes");
-		return;
+		return false;
 	}
 	if (!route) {
 		if (ctx->route == ROUTE_UNMATCHED)
 			reply_problem(out, PROBLEM_NOT_FOUND, "no such path");
 		else
 			reply_problem(out, PROBLEM_METHOD_NOT_ALLOWED, NULL);
-		return;
+		return false;
 	}
 	struct auth_claims claims;
 	if (route->scopes && !authorize_or_problem(conn, ctx->srv->app, route, &claims, out))
-		return;
+		return false;
 
 	struct query_collect qc = {.n = 0};
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &qc);
 	if (qc.overflow) {
 		reply_invalid_parameter(out, "query", "at most 32 query parameters");
-		return;
+		return false;
 	}
 	struct request req = {
 		.method = method,
@@ -191,20 +213,20 @@ static void dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const cha
 		.request_id = ctx->request_id,
 		.claims = route->scopes ? &claims : NULL,
 		.app = ctx->srv->app,
+		.defer = &ctx->deferral,
 	};
 	dates_today(req.today);
 	dates_now_rfc3339(req.now);
 	bool has_body = !strcmp(method, "POST") || !strcmp(method, "PUT");
 	if (has_body && req.content_type && !is_json_type(req.content_type)) {
 		reply_problem(out, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json");
-		return;
+		return false;
 	}
 	int status = route->handler(&req, out);
-	if (status < 100 || status > 599 || out->status != status) {
-		log_write(LOG_ERROR, "handler returned no valid status", "request_id", ctx->request_id, "route",
-			  route_name(ctx->route), NULL);
-		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
-	}
+	if (status == REPLY_DEFERRED && ctx->deferral.start && ctx->deferral.finish)
+		return true;
+	check_status(ctx, status, out);
+	return false;
 }
 
 /* Builds and queues the one response of this request. */
@@ -289,8 +311,23 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	if (ctx->status)
 		return MHD_YES; /* already answered (early 413) */
 	struct reply out = {.status = 0};
-	char allow[64];
-	dispatch(ctx, conn, url, method, &out, allow, sizeof allow);
+	char allow[64] = "";
+	if (ctx->deferral.finish) {
+		/* Resumed: the deferred job is done. */
+		struct deferral d = ctx->deferral;
+		ctx->deferral = (struct deferral){0};
+		atomic_fetch_sub(&srv->suspended, 1);
+		check_status(ctx, d.finish(d.job, &out), &out);
+	} else if (dispatch(ctx, conn, url, method, &out, allow, sizeof allow)) {
+		/* Suspend first: the job may finish (and resume us) before start
+		 * returns, and a resume must follow its suspend. */
+		ctx->conn = conn;
+		atomic_fetch_add(&srv->suspended, 1);
+		MHD_suspend_connection(conn);
+		ctx->deferral.start(ctx->deferral.job, wake_connection, ctx);
+		buf_free(&out.body);
+		return MHD_YES;
+	}
 	enum MHD_Result r = send_reply(ctx, conn, &out, allow);
 	buf_free(&out.body);
 	return r;
@@ -341,7 +378,7 @@ struct server *server_start(struct app *app, const char *host, int port, int thr
 		threads = n > 0 ? (int)n : 2;
 	}
 	s->daemon = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, on_access, s,
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, on_access, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)15,
@@ -367,6 +404,11 @@ void server_stop(struct server *s, int grace_ms)
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	for (int waited = 0; atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
+		usleep(10 * 1000);
+	/* libmicrohttpd must not be stopped with a connection suspended. A
+	 * deferred create always ends (the committer answers every job, at
+	 * worst after the database's busy timeout), so wait for it. */
+	while (atomic_load(&s->suspended) > 0)
 		usleep(10 * 1000);
 	MHD_stop_daemon(s->daemon);
 	free(s);

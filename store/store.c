@@ -348,6 +348,8 @@ struct store *store_open(const char *path, int read_conns, char *err, size_t err
 		}
 		s->idle[s->nidle++] = c;
 	}
+	if (!store_committer_start(s, err, errlen))
+		goto out;
 	ok = true;
 out:
 	if (!ok) {
@@ -361,6 +363,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	store_committer_stop(s); /* writes what is still queued first */
 	for (int i = 0; s->readers && i < s->nreaders; i++)
 		conn_close(&s->readers[i]);
 	/* The writer last: the last connection to close checkpoints the WAL

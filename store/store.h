@@ -178,12 +178,37 @@ enum store_result store_settings_put(struct store *s, const char *tenant, const 
 enum store_result store_idempotency_get(struct store *s, const char *tenant, const char *key,
 					const char *fingerprint, struct case_create_result *out);
 
-/* Creates a case (see struct case_new). In one BEGIN IMMEDIATE transaction:
- * idempotency re-check (REPLAY / KEY_REUSED), live-duplicate check
- * (DUPLICATE with case_id), then the inserts. STORE_OK only after COMMIT
- * returned SQLITE_OK. */
+/* Creates a case (see struct case_new) and waits for it: the idempotency
+ * re-check (REPLAY / KEY_REUSED), the live-duplicate check (DUPLICATE with
+ * case_id), then the inserts, in the committer's transaction. STORE_OK only
+ * after the COMMIT that contains it returned SQLITE_OK. */
 enum store_result store_case_create(struct store *s, const struct case_new *in,
 				    struct case_create_result *out);
+
+/* Group commit. A create handed to store_case_create_async is queued for
+ * the store's one committer thread, which takes up to the commit batch of
+ * queued creates, runs each in its own savepoint of one BEGIN IMMEDIATE
+ * transaction and COMMITs once (synchronous=FULL: one WAL sync for all).
+ * Only then, on the committer thread, it sets result and out and calls
+ * done(ctx) for each job, in queue order. A failed COMMIT fails every job of
+ * its transaction; a create refused on its own (DUPLICATE, REPLAY, ...)
+ * leaves the others alone. in, out and the job itself must stay valid until
+ * done is called; done must not call back into the store's write path. */
+struct store_create_job {
+	const struct case_new *in;
+	struct case_create_result *out;
+	enum store_result result;
+	void (*done)(void *ctx);
+	void *ctx;
+	struct store_create_job *next; /* the store's queue */
+};
+void store_case_create_async(struct store *s, struct store_create_job *job);
+
+/* Creates per transaction, 1..STORE_COMMIT_BATCH_MAX (default 64). 1 is one
+ * commit per create: the comparison point of bench/ and a safe fallback. */
+#define STORE_COMMIT_BATCH_DEFAULT 64
+#define STORE_COMMIT_BATCH_MAX 1024
+void store_set_commit_batch(struct store *s, int n);
 
 /* Reads one case of the tenant (another tenant's id is NOT_FOUND): case_fn
  * once, then event_fn for each event in order (event_fn may be NULL). A

@@ -236,32 +236,22 @@ static enum store_result insert_all(struct store_conn *w, const struct case_new 
 	return r;
 }
 
-enum store_result store_case_create(struct store *s, const struct case_new *in,
-				    struct case_create_result *out)
+enum store_result store_case_create_in_tx(struct store_conn *w, const struct case_new *in,
+					  struct case_create_result *out)
 {
-	struct store_conn *w;
 	memset(out, 0, sizeof *out);
-	enum store_result r = store_write_begin(s, &w);
-	if (r != STORE_OK)
-		goto out;
-	/* Both checks run again under the write lock: the caller's earlier
-	 * look-ups may be stale by now. */
+	/* Both checks run again inside the transaction: the caller's earlier
+	 * look-ups may be stale by now, and an earlier create of the same
+	 * group commit may have taken the key or the invoice number. */
 	if (in->idem_key) {
-		r = store_idem_lookup(w, in->c.tenant, in->idem_key, in->idem_fingerprint, out);
+		enum store_result r = store_idem_lookup(w, in->c.tenant, in->idem_key, in->idem_fingerprint, out);
 		if (r != STORE_NOT_FOUND)
-			goto out;
+			return r;
 	}
-	r = live_case(w, in->c.tenant, in->c.invoice_number, out->case_id, sizeof out->case_id);
-	if (r != STORE_NOT_FOUND) {
-		if (r == STORE_OK)
-			r = STORE_DUPLICATE;
-		goto out;
-	}
+	enum store_result r = live_case(w, in->c.tenant, in->c.invoice_number, out->case_id, sizeof out->case_id);
+	if (r != STORE_NOT_FOUND)
+		return r == STORE_OK ? STORE_DUPLICATE : r;
 	r = insert_all(w, in, out);
-	if (r == STORE_OK)
-		r = store_write_commit(w);
-out:
-	store_write_end(s); /* rolls back whatever did not commit */
 	if (r != STORE_OK)
 		out->seq = 0;
 	return r;

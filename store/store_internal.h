@@ -22,6 +22,9 @@ enum store_stmt {
 	STMT_BEGIN_IMMEDIATE,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
 	STMT_IDEM_GET,
 	STMT_IDEM_INSERT,
 	STMT_CASE_LIVE,
@@ -104,6 +107,14 @@ struct store {
 	pthread_mutex_t read_lock;   /* guards idle/nidle */
 	pthread_cond_t read_free;    /* signalled when a reader returns to the pool */
 	bool locks_ready;            /* the mutexes and the condvar were initialised */
+	/* Group commit (store_commit.c): creates queue here and one thread
+	 * writes up to commit_batch of them per transaction. */
+	pthread_mutex_t queue_lock;
+	pthread_cond_t queue_cond;   /* signalled when a job is queued or on stop */
+	struct store_create_job *queue_head, *queue_tail;
+	int commit_batch;
+	bool committer_running, committer_stop;
+	pthread_t committer;
 };
 
 /* Logs the connection's SQLite error once (no bound values: SQLite's messages
@@ -134,6 +145,16 @@ enum store_result store_write_begin(struct store *s, struct store_conn **w);
 enum store_result store_write_commit(struct store_conn *w);
 /* Rolls back a transaction still open (nothing was committed) and releases the lock. */
 void store_write_end(struct store *s);
+
+/* The checks and inserts of store_case_create inside the writer's open
+ * transaction (the committer's savepoint): idempotency re-check, live
+ * duplicate, then the rows. Commits nothing. */
+enum store_result store_case_create_in_tx(struct store_conn *w, const struct case_new *in,
+					  struct case_create_result *out);
+
+/* The committer (store_commit.c): started by store_open, stopped by store_close. */
+bool store_committer_start(struct store *s, char *err, size_t errlen);
+void store_committer_stop(struct store *s);
 
 /* Takes a reader from the pool, waiting for one if all are in use. */
 struct store_conn *store_reader_get(struct store *s);

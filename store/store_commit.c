@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* Group commit: one thread writes the queued case creates, many per
+ * transaction, and reports each only after the COMMIT that contains it.
+ *
+ * With synchronous=FULL every COMMIT syncs the WAL. Creates that arrive while
+ * one COMMIT is syncing wait in the queue and share the next one, so a burst
+ * of N creates costs about N / batch syncs instead of N, and no HTTP thread
+ * ever waits on fsync (the handler suspends its connection instead). Nothing
+ * is answered early: a create's result is published only after SQLite
+ * answered the COMMIT. */
+#include <stdlib.h>
+
+#include "store/store_internal.h"
+
+void store_case_create_async(struct store *s, struct store_create_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&s->queue_lock);
+	if (s->queue_tail)
+		s->queue_tail->next = job;
+	else
+		s->queue_head = job;
+	s->queue_tail = job;
+	pthread_cond_signal(&s->queue_cond);
+	pthread_mutex_unlock(&s->queue_lock);
+}
+
+void store_set_commit_batch(struct store *s, int n)
+{
+	if (n < 1)
+		n = 1;
+	if (n > STORE_COMMIT_BATCH_MAX)
+		n = STORE_COMMIT_BATCH_MAX;
+	pthread_mutex_lock(&s->queue_lock);
+	s->commit_batch = n;
+	pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* Takes up to commit_batch jobs off the queue, waiting for the first.
+ * NULL when stopping with nothing left to write. */
+static struct store_create_job *take_batch(struct store *s)
+{
+	pthread_mutex_lock(&s->queue_lock);
+	while (!s->queue_head && !s->committer_stop)
+		pthread_cond_wait(&s->queue_cond, &s->queue_lock);
+	struct store_create_job *first = s->queue_head, *last = first;
+	for (int n = 1; last && n < s->commit_batch && last->next; n++)
+		last = last->next;
+	if (last) {
+		s->queue_head = last->next;
+		if (!s->queue_head)
+			s->queue_tail = NULL;
+		last->next = NULL;
+	}
+	pthread_mutex_unlock(&s->queue_lock);
+	return first;
+}
+
+/* One create inside the open transaction, in its own savepoint so that a
+ * create failing on its own (a fault in its rows) takes nothing of the
+ * others with it. Returns false when the transaction itself is lost. */
+static bool run_one(struct store_conn *w, struct store_create_job *j)
+{
+	if (store_run(w, STMT_SAVEPOINT, "SAVEPOINT one_create", "store: savepoint") != STORE_OK) {
+		j->result = STORE_HARD_ERROR;
+		return false;
+	}
+	j->result = store_case_create_in_tx(w, j->in, j->out);
+	/* An I/O error or a full disk may have rolled the whole transaction
+	 * back; then nothing of this batch can be committed. */
+	if (sqlite3_get_autocommit(w->db))
+		return false;
+	if (j->result < 0 &&
+	    store_run(w, STMT_ROLLBACK_TO, "ROLLBACK TO one_create", "store: rollback to savepoint") != STORE_OK)
+		return false;
+	return store_run(w, STMT_RELEASE, "RELEASE one_create", "store: release savepoint") == STORE_OK;
+}
+
+/* Fails every job of a batch whose transaction did not commit. */
+static void fail_all(struct store_create_job *batch, enum store_result why)
+{
+	for (struct store_create_job *j = batch; j; j = j->next) {
+		if (j->result == STORE_REPLAY) {
+			free(j->out->body);
+			j->out->body = NULL;
+		}
+		j->result = why;
+		j->out->seq = 0;
+	}
+}
+
+static void write_batch(struct store *s, struct store_create_job *batch)
+{
+	for (struct store_create_job *j = batch; j; j = j->next)
+		j->result = STORE_HARD_ERROR; /* until proven otherwise */
+	struct store_conn *w;
+	enum store_result r = store_write_begin(s, &w);
+	bool lost = r != STORE_OK;
+	for (struct store_create_job *j = batch; !lost && j; j = j->next)
+		lost = !run_one(w, j);
+	if (!lost) {
+		r = store_write_commit(w);
+		lost = r != STORE_OK;
+	}
+	store_write_end(s); /* rolls back whatever did not commit */
+	if (lost)
+		fail_all(batch, r < 0 ? r : STORE_HARD_ERROR);
+}
+
+static void *committer_main(void *arg)
+{
+	struct store *s = arg;
+	struct store_create_job *batch;
+	while ((batch = take_batch(s))) {
+		write_batch(s, batch);
+		/* After the write lock is released; done() may free the job. */
+		for (struct store_create_job *j = batch, *next; j; j = next) {
+			next = j->next;
+			j->done(j->ctx);
+		}
+	}
+	return NULL;
+}
+
+bool store_committer_start(struct store *s, char *err, size_t errlen)
+{
+	if (pthread_mutex_init(&s->queue_lock, NULL) != 0)
+		goto fail;
+	if (pthread_cond_init(&s->queue_cond, NULL) != 0) {
+		pthread_mutex_destroy(&s->queue_lock);
+		goto fail;
+	}
+	s->commit_batch = STORE_COMMIT_BATCH_DEFAULT;
+	int rc = pthread_create(&s->committer, NULL, committer_main, s);
+	if (rc != 0) {
+		pthread_cond_destroy(&s->queue_cond);
+		pthread_mutex_destroy(&s->queue_lock);
+		goto fail;
+	}
+	s->committer_running = true;
+	return true;
+fail:
+	store_set_err(err, errlen, "store_open: cannot start the committer thread");
+	return false;
+}
+
+void store_committer_stop(struct store *s)
+{
+	if (!s->committer_running)
+		return;
+	pthread_mutex_lock(&s->queue_lock);
+	s->committer_stop = true; /* the thread still writes what is queued */
+	pthread_cond_signal(&s->queue_cond);
+	pthread_mutex_unlock(&s->queue_lock);
+	pthread_join(s->committer, NULL);
+	pthread_cond_destroy(&s->queue_cond);
+	pthread_mutex_destroy(&s->queue_lock);
+	s->committer_running = false;
+}
+
+/* ---- the blocking form ---- */
+
+struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void wake_waiter(void *ctx)
+{
+	struct waiter *w = ctx;
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+enum store_result store_case_create(struct store *s, const struct case_new *in,
+				    struct case_create_result *out)
+{
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	struct store_create_job job = {.in = in, .out = out, .done = wake_waiter, .ctx = &w};
+	store_case_create_async(s, &job);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	return job.result;
+}
