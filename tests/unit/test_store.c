@@ -1185,3 +1185,103 @@ Test(ops, a_commit_that_failed_to_sync_is_never_acknowledged)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
+
+/* ---- group commit ---- */
+
+static atomic_int jobs_done;
+static void count_done(void *ctx)
+{
+	(void)ctx;
+	atomic_fetch_add(&jobs_done, 1);
+}
+
+/* Queues jobs[0] while the test holds the write lock (the committer takes it
+ * and waits), then the others, so that they all meet in the next batch. */
+static void run_as_one_batch(struct tcase *t, struct store_create_job *jobs, int n)
+{
+	atomic_store(&jobs_done, 0);
+	for (int i = 0; i < n; i++)
+		jobs[i] = (struct store_create_job){.in = &t[i].n, .out = &t[i].res, .done = count_done};
+	pthread_mutex_lock(&s->write_lock);
+	store_case_create_async(s, &jobs[0]);
+	for (int spins = 0; spins < 2000; spins++) { /* until the committer took jobs[0] */
+		pthread_mutex_lock(&s->queue_lock);
+		bool taken = s->queue_head == NULL;
+		pthread_mutex_unlock(&s->queue_lock);
+		if (taken)
+			break;
+		usleep(1000);
+	}
+	for (int i = 1; i < n; i++)
+		store_case_create_async(s, &jobs[i]);
+	pthread_mutex_unlock(&s->write_lock);
+	for (int spins = 0; atomic_load(&jobs_done) < n && spins < 10000; spins++)
+		usleep(1000);
+	cr_assert_eq(atomic_load(&jobs_done), n, "every job was answered");
+}
+
+static atomic_int commits;
+static int count_commit(void *ctx)
+{
+	(void)ctx;
+	atomic_fetch_add(&commits, 1);
+	return 0;
+}
+
+/* Each create's answer is what it would get alone, in queue order; batch
+ * changes only how many share a COMMIT. Returns the number of COMMITs. */
+static int group_commit_checks(int batch)
+{
+	store_set_commit_batch(s, batch);
+	struct tcase t[6];
+	tcase_init(&t[0], "t1", "G-0");
+	tcase_init(&t[1], "t1", "G-1");
+	tcase_init(&t[2], "t1", "G-1"); /* the same invoice as t[1]: a duplicate of it */
+	tcase_init(&t[3], "t1", "G-3");
+	tcase_init(&t[4], "t1", "G-4"); /* the same key and body as t[3]: its replay */
+	tcase_init(&t[5], "t2", "G-5");
+	snprintf(t[5].id, sizeof t[5].id, "%s", t[0].id); /* an id clash: fails alone */
+	static const char body[] = "{\"id\":\"g3\"}";
+	for (int i = 3; i <= 4; i++) {
+		t[i].n.idem_key = "gk";
+		t[i].n.idem_fingerprint = "fp";
+		t[i].n.idem_status = 201;
+		t[i].n.idem_body = body;
+		t[i].n.idem_body_len = sizeof body - 1;
+	}
+	struct store_create_job jobs[6];
+	atomic_store(&commits, 0);
+	sqlite3_commit_hook(s->writer.db, count_commit, NULL);
+	run_as_one_batch(t, jobs, 6);
+	sqlite3_commit_hook(s->writer.db, NULL, NULL);
+	cr_assert_eq(jobs[0].result, STORE_OK);
+	cr_assert_eq(jobs[1].result, STORE_OK);
+	cr_assert_eq(jobs[2].result, STORE_DUPLICATE, "sees t[1] of the same transaction");
+	cr_assert_str_eq(t[2].res.case_id, t[1].id);
+	cr_assert_eq(jobs[3].result, STORE_OK);
+	cr_assert_eq(jobs[4].result, STORE_REPLAY, "sees t[3]'s key of the same transaction");
+	cr_assert_eq(t[4].res.body_len, sizeof body - 1);
+	free(t[4].res.body);
+	cr_assert_eq(jobs[5].result, STORE_HARD_ERROR);
+	cr_assert_eq(t[5].res.seq, 0);
+	cr_assert_eq(raw_int("SELECT count(*) FROM cases"), 3, "t0, t1, t3 committed, nothing else");
+	cr_assert_eq(raw_int("SELECT count(*) FROM outbox"), 3);
+	cr_assert_eq(raw_int("SELECT count(*) FROM case_events"), 3);
+	cr_assert_eq(raw_int("SELECT count(*) FROM idempotency"), 1);
+	cr_assert_eq(t[0].res.seq, 1);
+	cr_assert_eq(t[1].res.seq, 2);
+	cr_assert_eq(t[3].res.seq, 3, "seq stays dense: refused creates take none");
+	return atomic_load(&commits);
+}
+
+TestSuite(group_commit, .init = setup, .fini = teardown);
+
+Test(group_commit, queued_creates_share_one_commit_and_keep_their_own_answers)
+{
+	cr_assert_eq(group_commit_checks(64), 2, "jobs[0] alone, then the five others in one COMMIT");
+}
+
+Test(group_commit, batch_1_commits_each_create_alone)
+{
+	cr_assert_geq(group_commit_checks(1), 4, "one transaction per create");
+}
