@@ -353,6 +353,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			  route_name(ctx->route), "status", status, "duration_ms", ms, "outcome",
 			  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "sent" : "aborted", NULL);
 	}
+	if (ctx->deferral.finish) {
+		/* Resumed, but the client left before MHD called on_access again:
+		 * the job is done (only its wake resumes us); free it, unsent. */
+		struct reply unsent = {.status = 0};
+		(void)ctx->deferral.finish(ctx->deferral.job, &unsent);
+		buf_free(&unsent.body);
+		atomic_fetch_sub(&srv->suspended, 1);
+	}
 	buf_free(&ctx->body);
 	free(ctx);
 	*con_cls = NULL;

@@ -187,12 +187,12 @@ enum store_result store_case_create(struct store *s, const struct case_new *in,
 
 /* Group commit. A create handed to store_case_create_async is queued for
  * the store's one committer thread, which takes up to the commit batch of
- * queued creates, runs each in its own savepoint of one BEGIN IMMEDIATE
- * transaction and COMMITs once (synchronous=FULL: one WAL sync for all).
- * Only then, on the committer thread, it sets result and out and calls
- * done(ctx) for each job, in queue order. A failed COMMIT fails every job of
- * its transaction; a create refused on its own (DUPLICATE, REPLAY, ...)
- * leaves the others alone. in, out and the job itself must stay valid until
+ * queued creates, runs them in one BEGIN IMMEDIATE transaction and COMMITs
+ * once (synchronous=FULL: one WAL sync for all). Only then, on the committer
+ * thread, it sets result and out and calls done(ctx) for each job, in queue
+ * order. Each job gets the answer it would get alone after the jobs queued
+ * before it: a create refused on its own (DUPLICATE, REPLAY, or a fault in
+ * its rows) leaves the others alone; a failed COMMIT fails them all. in, out and the job itself must stay valid until
  * done is called; done must not call back into the store's write path. */
 struct store_create_job {
 	const struct case_new *in;

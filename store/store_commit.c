@@ -9,6 +9,7 @@
  * is answered early: a create's result is published only after SQLite
  * answered the COMMIT. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/store_internal.h"
 
@@ -56,55 +57,71 @@ static struct store_create_job *take_batch(struct store *s)
 	return first;
 }
 
-/* One create inside the open transaction, in its own savepoint so that a
- * create failing on its own (a fault in its rows) takes nothing of the
- * others with it. Returns false when the transaction itself is lost. */
-static bool run_one(struct store_conn *w, struct store_create_job *j)
+/* Forgets what an attempt at a transaction computed for a job. */
+static void clear_answer(struct store_create_job *j)
 {
-	if (store_run(w, STMT_SAVEPOINT, "SAVEPOINT one_create", "store: savepoint") != STORE_OK) {
-		j->result = STORE_HARD_ERROR;
-		return false;
-	}
-	j->result = store_case_create_in_tx(w, j->in, j->out);
-	/* An I/O error or a full disk may have rolled the whole transaction
-	 * back; then nothing of this batch can be committed. */
-	if (sqlite3_get_autocommit(w->db))
-		return false;
-	if (j->result < 0 &&
-	    store_run(w, STMT_ROLLBACK_TO, "ROLLBACK TO one_create", "store: rollback to savepoint") != STORE_OK)
-		return false;
-	return store_run(w, STMT_RELEASE, "RELEASE one_create", "store: release savepoint") == STORE_OK;
+	if (j->result == STORE_REPLAY)
+		free(j->out->body);
+	memset(j->out, 0, sizeof *j->out);
+	j->result = STORE_HARD_ERROR;
 }
 
-/* Fails every job of a batch whose transaction did not commit. */
-static void fail_all(struct store_create_job *batch, enum store_result why)
+/* One transaction for the jobs of batch not refused yet. Returns the index
+ * of a job that failed on its own, with the transaction rolled back and its
+ * result set, so that the others can go again without it; -1 when the
+ * transaction committed or failed as a whole (every result set).
+ *
+ * There is no savepoint per create: it would copy every page a create
+ * touches into a statement journal, which costs more than the rest of the
+ * create. A create writes nothing unless it returns STORE_OK, and one that
+ * fails half-way sends the whole transaction back to run without it. */
+static int try_batch(struct store *s, struct store_create_job *batch, const bool *refused)
 {
-	for (struct store_create_job *j = batch; j; j = j->next) {
-		if (j->result == STORE_REPLAY) {
-			free(j->out->body);
-			j->out->body = NULL;
+	struct store_conn *w;
+	enum store_result r = store_write_begin(s, &w);
+	bool lost = r != STORE_OK;
+	int culprit = -1, i = 0;
+	for (struct store_create_job *j = batch; !lost && j; j = j->next, i++) {
+		if (refused[i])
+			continue;
+		enum store_result jr = store_case_create_in_tx(w, j->in, j->out);
+		if (jr < 0) {
+			r = jr;
+			/* An I/O error or a full disk may have rolled it all back. */
+			lost = sqlite3_get_autocommit(w->db);
+			if (!lost)
+				culprit = i;
+			break;
 		}
-		j->result = why;
-		j->out->seq = 0;
+		j->result = jr;
 	}
+	if (!lost && culprit < 0) {
+		r = store_write_commit(w);
+		lost = r != STORE_OK;
+	}
+	store_write_end(s); /* rolls back whatever did not commit */
+	if (lost || culprit >= 0) {
+		i = 0;
+		for (struct store_create_job *j = batch; j; j = j->next, i++) {
+			if (refused[i])
+				continue;
+			clear_answer(j);
+			if (lost || i == culprit)
+				j->result = r < 0 ? r : STORE_HARD_ERROR;
+		}
+	}
+	return lost ? -1 : culprit;
 }
 
 static void write_batch(struct store *s, struct store_create_job *batch)
 {
 	for (struct store_create_job *j = batch; j; j = j->next)
-		j->result = STORE_HARD_ERROR; /* until proven otherwise */
-	struct store_conn *w;
-	enum store_result r = store_write_begin(s, &w);
-	bool lost = r != STORE_OK;
-	for (struct store_create_job *j = batch; !lost && j; j = j->next)
-		lost = !run_one(w, j);
-	if (!lost) {
-		r = store_write_commit(w);
-		lost = r != STORE_OK;
-	}
-	store_write_end(s); /* rolls back whatever did not commit */
-	if (lost)
-		fail_all(batch, r < 0 ? r : STORE_HARD_ERROR);
+		j->result = STORE_HARD_ERROR; /* nothing to free yet */
+	bool refused[STORE_COMMIT_BATCH_MAX] = {false};
+	int culprit;
+	/* Each round refuses one more create, so this ends. */
+	while ((culprit = try_batch(s, batch, refused)) >= 0)
+		refused[culprit] = true;
 }
 
 static void *committer_main(void *arg)

@@ -13,6 +13,13 @@
 #include "store/store.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
+/* Page size of a new database, and the page caches (KiB). The writer's holds
+ * the index pages a group commit touches; each reader's the upper levels of
+ * the trees. With the default pool (cores + 2 readers) on 2 cores that is
+ * 32 + 4 x 8 = 64 MiB at most, inside the 100 MB the service aims at. */
+#define STORE_PAGE_SIZE 8192
+#define STORE_WRITER_CACHE_KIB 32768
+#define STORE_READER_CACHE_KIB 8192
 #define STORE_LIST_CACHE 16 /* list statements kept per connection, one per filter shape */
 
 /* One slot per statement; each connection prepares a statement on first use
@@ -22,9 +29,6 @@ enum store_stmt {
 	STMT_BEGIN_IMMEDIATE,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
-	STMT_SAVEPOINT,
-	STMT_RELEASE,
-	STMT_ROLLBACK_TO,
 	STMT_IDEM_GET,
 	STMT_IDEM_INSERT,
 	STMT_CASE_LIVE,
@@ -147,8 +151,8 @@ enum store_result store_write_commit(struct store_conn *w);
 void store_write_end(struct store *s);
 
 /* The checks and inserts of store_case_create inside the writer's open
- * transaction (the committer's savepoint): idempotency re-check, live
- * duplicate, then the rows. Commits nothing. */
+ * transaction: idempotency re-check, live duplicate, then the rows. Writes
+ * nothing unless it returns STORE_OK; commits nothing. */
 enum store_result store_case_create_in_tx(struct store_conn *w, const struct case_new *in,
 					  struct case_create_result *out);
 
