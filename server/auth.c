@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "server/auth.h"
+#include "server/auth_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@ struct auth {
 	size_t sig_len;            /* bytes a genuine signature decodes to */
 	char *issuer;              /* NULL: not checked */
 	char *audience;            /* NULL: not checked */
+	uint64_t cache_owner;      /* this verifier's key in auth_cache */
 };
 
 static void auth_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -242,6 +244,7 @@ struct auth *auth_new(const struct auth_config *cfg, char *err, size_t errlen)
 		auth_err(err, errlen, "out of memory");
 		goto out;
 	}
+	a->cache_owner = auth_cache_new_owner();
 	a->alg = auth_alg_of(name, &a->alg_name);
 	if (a->alg == JWT_ALG_INVAL) {
 		auth_err(err, errlen, "INKASSO_JWT_ALG must be HS256, RS256 or ES256");
@@ -595,6 +598,11 @@ bool auth_verify(const struct auth *a, const char *authorization, int64_t now, s
 	}
 	if ((reason = auth_split(authorization, &tok, seg)))
 		goto out;
+	size_t tok_len = seg[2][0] + seg[2][1];
+	if (auth_cache_get(a->cache_owner, tok, tok_len, now, out)) {
+		reason = NULL;
+		goto out;
+	}
 	if ((reason = auth_check_header(a, tok + seg[0][0], seg[0][1])))
 		goto out;
 	/* Our own look at the payload only classifies the failure: bad JSON is
@@ -628,6 +636,7 @@ bool auth_verify(const struct auth *a, const char *authorization, int64_t now, s
 	if ((reason = auth_check_claims(a, claims, now, &c)))
 		goto out;
 	*out = c;
+	auth_cache_put(a->cache_owner, tok, tok_len, now, &c);
 out:
 	json_object_put(claims);
 	free(grants);

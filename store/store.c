@@ -368,7 +368,7 @@ struct store *store_open(const char *path, int read_conns, char *err, size_t err
 		}
 		s->idle[s->nidle++] = c;
 	}
-	if (!store_committer_start(s, err, errlen))
+	if (!store_checkpointer_start(s, path, err, errlen) || !store_committer_start(s, err, errlen))
 		goto out;
 	ok = true;
 out:
@@ -384,6 +384,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	store_committer_stop(s); /* writes what is still queued first */
+	store_checkpointer_stop(s);
 	for (int i = 0; s->readers && i < s->nreaders; i++)
 		conn_close(&s->readers[i]);
 	/* The writer last: the last connection to close checkpoints the WAL

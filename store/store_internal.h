@@ -119,6 +119,12 @@ struct store {
 	int commit_batch;
 	bool committer_running, committer_stop;
 	pthread_t committer;
+	/* Checkpoints off the commit path (store_checkpoint.c). */
+	sqlite3 *ckpt_db;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_cond;
+	bool ckpt_wanted, ckpt_stop, ckpt_running;
+	pthread_t ckpt_thread;
 };
 
 /* Logs the connection's SQLite error once (no bound values: SQLite's messages
@@ -159,6 +165,10 @@ enum store_result store_case_create_in_tx(struct store_conn *w, const struct cas
 /* The committer (store_commit.c): started by store_open, stopped by store_close. */
 bool store_committer_start(struct store *s, char *err, size_t errlen);
 void store_committer_stop(struct store *s);
+/* The checkpointer (store_checkpoint.c): its own connection and thread,
+ * woken by the writer's WAL hook. Started after the writer is set up. */
+bool store_checkpointer_start(struct store *s, const char *path, char *err, size_t errlen);
+void store_checkpointer_stop(struct store *s);
 
 /* Takes a reader from the pool, waiting for one if all are in use. */
 struct store_conn *store_reader_get(struct store *s);

@@ -617,6 +617,32 @@ Test(auth_keys, valid_tokens_of_each_algorithm)
 	free_verifiers(v);
 }
 
+/* server/auth_cache.c: a verified token is remembered per thread, but only
+ * for the verifier that checked it and only within its time window. */
+Test(auth_keys, memo_is_per_verifier_and_rechecks_time)
+{
+	struct auth *v[V_COUNT];
+	verifiers(v);
+	struct auth *intruder = new_or_die("HS256", other_secret, NULL, ISS, AUD);
+	struct auth_claims c, again;
+	const char *why;
+	char *tok = make_token(HS_H, "{" BASE ",\"nbf\":1700000000," EXP_OK "}", NULL, SIG_HS);
+	char *value = bearer("Bearer ", tok);
+	cr_assert(auth_verify(v[V_HS], value, NOW, &c, &why));
+	cr_assert(auth_verify(v[V_HS], value, NOW + 1, &again, &why), "a hit");
+	cr_assert_eq(memcmp(&c, &again, sizeof c), 0, "the same claims");
+	cr_assert_not(auth_verify(intruder, value, NOW + 1, &again, &why), "another secret: no hit");
+	cr_assert_str_eq(why, "bad signature");
+	cr_assert_not(auth_verify(v[V_HS], value, NOW - 10, &again, &why), "clock behind: checked in full");
+	cr_assert_str_eq(why, "token not yet valid");
+	cr_assert_not(auth_verify(v[V_HS], value, 1700003600, &again, &why), "at exp: checked in full");
+	cr_assert_str_eq(why, "token expired");
+	free(value);
+	free(tok);
+	auth_free(intruder);
+	free_verifiers(v);
+}
+
 Test(auth_keys, es256_signatures_with_short_r_or_s)
 {
 	/* One signature in 128 has an R or S below 2^248; both must be

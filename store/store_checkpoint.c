@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* WAL checkpoints on their own thread and connection.
+ *
+ * SQLite's automatic checkpoint runs inside the COMMIT that pushes the WAL
+ * past 1000 pages: that commit then copies the WAL into the database and
+ * syncs it, and every create waiting in the group commit waits with it (the
+ * p99 of durable creates). Here the writer only notes the WAL's size (its
+ * WAL hook) and wakes this thread, which runs a PASSIVE checkpoint: it never
+ * blocks the writer or the readers, and a later commit restarts the WAL from
+ * its beginning once a checkpoint has copied all of it. Durability is
+ * unchanged: a commit is durable when its WAL frames are synced. */
+#include "store/store_internal.h"
+
+/* Frames in the WAL that wake the checkpointer (SQLite's own default). */
+#define CHECKPOINT_FRAMES 1000
+
+/* The writer's WAL hook, called after each commit on the committing thread. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	struct store *s = arg;
+	if (frames >= CHECKPOINT_FRAMES) {
+		pthread_mutex_lock(&s->ckpt_lock);
+		s->ckpt_wanted = true;
+		pthread_cond_signal(&s->ckpt_cond);
+		pthread_mutex_unlock(&s->ckpt_lock);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+	struct store *s = arg;
+	pthread_mutex_lock(&s->ckpt_lock);
+	for (;;) {
+		while (!s->ckpt_wanted && !s->ckpt_stop)
+			pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
+		if (s->ckpt_stop)
+			break;
+		s->ckpt_wanted = false;
+		pthread_mutex_unlock(&s->ckpt_lock);
+		int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+			store_fail(s->ckpt_db, rc, "store: checkpoint");
+		pthread_mutex_lock(&s->ckpt_lock);
+	}
+	pthread_mutex_unlock(&s->ckpt_lock);
+	return NULL;
+}
+
+bool store_checkpointer_start(struct store *s, const char *path, char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		store_set_err(err, errlen, "open %s for checkpoints: %s", path,
+			      s->ckpt_db ? sqlite3_errmsg(s->ckpt_db) : sqlite3_errstr(rc));
+		sqlite3_close(s->ckpt_db);
+		s->ckpt_db = NULL;
+		return false;
+	}
+	sqlite3_extended_result_codes(s->ckpt_db, 1);
+	if (pthread_mutex_init(&s->ckpt_lock, NULL) != 0)
+		goto fail_db;
+	if (pthread_cond_init(&s->ckpt_cond, NULL) != 0)
+		goto fail_lock;
+	if (pthread_create(&s->ckpt_thread, NULL, checkpointer_main, s) != 0)
+		goto fail_cond;
+	s->ckpt_running = true;
+	/* Replaces SQLite's automatic checkpoint on the writer. */
+	sqlite3_wal_hook(s->writer.db, on_wal_commit, s);
+	return true;
+fail_cond:
+	pthread_cond_destroy(&s->ckpt_cond);
+fail_lock:
+	pthread_mutex_destroy(&s->ckpt_lock);
+fail_db:
+	sqlite3_close(s->ckpt_db);
+	s->ckpt_db = NULL;
+	store_set_err(err, errlen, "store_open: cannot start the checkpointer thread");
+	return false;
+}
+
+void store_checkpointer_stop(struct store *s)
+{
+	if (s->ckpt_running) {
+		pthread_mutex_lock(&s->ckpt_lock);
+		s->ckpt_stop = true;
+		pthread_cond_signal(&s->ckpt_cond);
+		pthread_mutex_unlock(&s->ckpt_lock);
+		pthread_join(s->ckpt_thread, NULL);
+		pthread_cond_destroy(&s->ckpt_cond);
+		pthread_mutex_destroy(&s->ckpt_lock);
+		s->ckpt_running = false;
+	}
+	if (s->writer.db)
+		sqlite3_wal_hook(s->writer.db, NULL, NULL);
+	if (s->ckpt_db) {
+		sqlite3_close(s->ckpt_db);
+		s->ckpt_db = NULL;
+	}
+}
