@@ -393,6 +393,7 @@ TABLE=$RUN/table.md
 	echo "| floor | cases/s | commits/s |"
 	echo "|---|---:|---:|"
 	echo "| store_case_create(), one commit per case | $(floor store-1 3) | $(floor store-1 4) |"
+	echo "| store_case_create_async(), group commit, 64 in flight | $(floor store-64 3) | |"
 	echo "| raw inserts, one commit per case | $(floor raw-1 3) | $(floor raw-1 4) |"
 	echo "| raw inserts, 32 cases per commit | $(floor raw-32 3) | $(floor raw-32 4) |"
 	echo
