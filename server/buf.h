@@ -17,8 +17,16 @@ struct buf {
 void buf_append(struct buf *b, const void *p, size_t n);
 /* Appends a NUL-terminated string. */
 void buf_puts(struct buf *b, const char *s);
-/* Appends one byte. */
-void buf_putc(struct buf *b, char c);
+/* Appends one byte. Inline: JSON writing puts one between most values. */
+static inline void buf_putc(struct buf *b, char c)
+{
+	if (b->len + 2 <= b->cap && !b->oom) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+	} else {
+		buf_append(b, &c, 1);
+	}
+}
 /* Appends printf-formatted text. */
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns the contents as a C string ("" when empty); owned by the buffer. */

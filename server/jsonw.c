@@ -7,6 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Bytes copied as they are: printable ASCII except '"' and '\\'. The rest
+ * (controls, DEL, quotes, backslashes, UTF-8 lead bytes) goes through the
+ * slow path below. The listing writes ~60 KB of strings per page, so the
+ * common case is a tight scan and one copy per run. */
+static inline bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void jw_strn(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -15,6 +24,10 @@ void jw_strn(struct buf *b, const char *s, size_t n)
 	size_t run = 0; /* start of the pending run of bytes copied verbatim */
 	size_t i = 0;
 	while (i < n) {
+		while (i < n && plain(p[i]))
+			i++;
+		if (i == n)
+			break;
 		unsigned c = p[i];
 		const char *esc = NULL;
 		char ubuf[7];
@@ -93,10 +106,16 @@ void jw_kstr_or_null(struct buf *b, bool first, const char *key, const char *val
 
 void jw_kint(struct buf *b, bool first, const char *key, int64_t val)
 {
-	char num[24];
+	/* By hand: snprintf was a visible share of writing a listing. */
+	char num[24], *end = num + sizeof num, *p = end;
+	uint64_t u = val < 0 ? (uint64_t)0 - (uint64_t)val : (uint64_t)val;
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (val < 0)
+		*--p = '-';
 	jw_key(b, first, key);
-	int n = snprintf(num, sizeof num, "%" PRId64, val);
-	buf_append(b, num, (size_t)n);
+	buf_append(b, p, (size_t)(end - p));
 }
 
 void jw_kbool(struct buf *b, bool first, const char *key, bool val)

@@ -3,6 +3,7 @@
  * cursors, routing, problems. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "handlers/cursor.h"
@@ -99,6 +100,19 @@ Test(jsonw, escapes_controls_quotes_and_bad_utf8)
 	json_object *o = json_tokener_parse(buf_cstr(&b));
 	cr_expect_not_null(o, "writer output must parse");
 	json_object_put(o);
+	buf_free(&b);
+}
+
+Test(jsonw, integers_at_the_edges)
+{
+	struct buf b = {0};
+	buf_putc(&b, '{');
+	jw_kint(&b, true, "a", 0);
+	jw_kint(&b, false, "b", -7);
+	jw_kint(&b, false, "c", INT64_MAX);
+	jw_kint(&b, false, "d", INT64_MIN);
+	buf_putc(&b, '}');
+	cr_assert_str_eq(buf_cstr(&b), "{\"a\":0,\"b\":-7,\"c\":9223372036854775807,\"d\":-9223372036854775808}");
 	buf_free(&b);
 }
 
