@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -30,13 +29,13 @@ static sqlite3_vfs *fv_real_vfs;
 static sqlite3_vfs fv_vfs;
 static sqlite3_io_methods fv_io[3]; /* one per io_methods iVersion 1..3 of the wrapped file */
 
-/* The fv_armed fault. fv_armed is written last when arming and first when
+/* The armed fault. fv_armed is written last when arming and first when
  * disarming, so a call that sees it set sees the fault's parameters. */
 static atomic_bool fv_armed;
 static atomic_int fv_armed_kind;
 static atomic_long fv_armed_n;
 static atomic_bool fv_armed_persistent;
-static atomic_long fv_calls;      /* counted fv_calls since the last arm */
+static atomic_long fv_calls;      /* counted calls since the last arm */
 static atomic_long fv_fired;      /* failures since the last arm */
 static atomic_int fv_first_role = -1;
 
@@ -46,7 +45,7 @@ static atomic_bool fv_following;
 static char fv_follow_path[1024];
 static char fv_fired_path[1040];
 static char fv_follow_tag[64];
-static struct stat fv_follow_seen;  /* st_ino 0: nothing seen yet (or missing) */
+static char fv_follow_seen[256];  /* the content last applied; "" (off) at first */
 
 const char *faultvfs_kind_name(enum faultvfs_kind kind)
 {
@@ -125,33 +124,26 @@ static void follow_apply(const char *line)
 	faultvfs_arm(k, n, persistent);
 }
 
-/* Re-reads the control file when it changed since the last look. */
+/* Re-reads the control file and re-arms when its content changed since the
+ * last look. Content, not mtime: two writes within one timestamp tick (and a
+ * reused inode) would look the same. A read per counted call is cheap next
+ * to the write or sync it precedes. */
 static void follow_poll(void)
 {
 	if (!atomic_load(&fv_following))
 		return;
 	pthread_mutex_lock(&fv_follow_lock);
-	struct stat st;
-	if (stat(fv_follow_path, &st) != 0) {
-		if (fv_follow_seen.st_ino != 0)
-			faultvfs_disarm();
-		memset(&fv_follow_seen, 0, sizeof fv_follow_seen);
-		goto out;
-	}
-	if (st.st_ino == fv_follow_seen.st_ino && st.st_dev == fv_follow_seen.st_dev &&
-	    st.st_size == fv_follow_seen.st_size && st.st_mtim.tv_sec == fv_follow_seen.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == fv_follow_seen.st_mtim.tv_nsec)
-		goto out;
-	fv_follow_seen = st;
-	char line[256] = "";
+	char line[sizeof fv_follow_seen] = "";
 	int fd = open(fv_follow_path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t len = read(fd, line, sizeof line - 1);
 		line[len > 0 ? len : 0] = '\0';
 		close(fd);
 	}
-	follow_apply(line);
-out:
+	if (strcmp(line, fv_follow_seen) != 0) {
+		memcpy(fv_follow_seen, line, sizeof line);
+		follow_apply(line);
+	}
 	pthread_mutex_unlock(&fv_follow_lock);
 }
 
@@ -180,7 +172,7 @@ int faultvfs_follow(const char *path)
 	pthread_mutex_lock(&fv_follow_lock);
 	snprintf(fv_follow_path, sizeof fv_follow_path, "%s", path);
 	snprintf(fv_fired_path, sizeof fv_fired_path, "%s.fired", path);
-	memset(&fv_follow_seen, 0, sizeof fv_follow_seen);
+	fv_follow_seen[0] = '\0';
 	pthread_mutex_unlock(&fv_follow_lock);
 	atomic_store(&fv_following, true);
 	return 0;
@@ -508,8 +500,8 @@ out:
 }
 
 /* bin/inkasso-faultvfs: registered before main, so that every connection the
- * service opens goes through the shim; fv_armed through INKASSO_FAULT_FILE. A
- * test that includes this file defines FAULTVFS_NO_CONSTRUCTOR and fv_calls
+ * service opens goes through the shim; armed through INKASSO_FAULT_FILE. A
+ * test that includes this file defines FAULTVFS_NO_CONSTRUCTOR and calls
  * faultvfs_register itself. */
 #ifndef FAULTVFS_NO_CONSTRUCTOR
 __attribute__((constructor)) static void faultvfs_start(void)
@@ -524,7 +516,7 @@ __attribute__((constructor)) static void faultvfs_start(void)
 		_exit(70);
 	}
 	fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"faultvfs: test-only binary, storage fault shim "
-			"active\",\"fv_following\":%s}\n",
+			"active\",\"following\":%s}\n",
 		path && *path ? "true" : "false");
 }
 #endif

@@ -42,10 +42,11 @@ const char *faultvfs_first_file(void);
 const char *faultvfs_kind_name(enum faultvfs_kind kind);
 
 /* Follows a control file (the HTTP-level tests): before every counted call
- * the shim checks path and, when it was replaced or changed (inode, mtime or
- * size), re-reads its first line and re-arms: "KIND N MODE [TAG]" (KIND
- * write|sync|full, N >= 1, MODE once|persist) or "off [TAG]"; a missing or
- * unreadable file means off. Each failure appends a line
+ * the shim reads path and, when its content differs from what it last
+ * applied, re-arms from its first line: "KIND N MODE [TAG]" (KIND
+ * write|sync|full, N >= 1, MODE once|persist) or "off [TAG]"; a missing,
+ * empty or unreadable file means off. Give every arming its own TAG: the
+ * same content twice is not a new arming. Each failure appends a line
  * "TAG KIND CALL FILE" to path + ".fired". Returns 0, or -1 if path is too
  * long. */
 int faultvfs_follow(const char *path);

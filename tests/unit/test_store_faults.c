@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "store/store.h"
-#include "store/store_internal.h"
 
 #define FAULTVFS_NO_CONSTRUCTOR
 #include "tests/fault/faultvfs.c"
@@ -231,15 +230,35 @@ static enum store_result create_logged(const char *tag, char *buf, size_t cap)
 	return r;
 }
 
-/* White box: a checkpoint after every commit (the WAL's pages copied into
- * the database file and synced there), so that the faults also meet the
- * database file, not only the WAL. The store leaves SQLite's default (1000
- * pages), which a sweep of small creates never reaches. */
+/* A checkpoint after every commit (the WAL's pages copied into the database
+ * file and synced there), so that the faults also meet the database file,
+ * not only the WAL: the store leaves SQLite's default of 1000 pages, which a
+ * sweep of small creates never reaches. Without reaching into the store: an
+ * auto-extension notes every connection store_open opens (SQLite sets the
+ * default after auto-extensions run, so it cannot set it there), then each
+ * gets wal_autocheckpoint 1 (readers never commit; it does nothing there). */
+static sqlite3 *opened[16];
+static int nopened;
+
+static int note_connection(sqlite3 *db, const char **err, const sqlite3_api_routines *api)
+{
+	(void)err;
+	(void)api;
+	if (nopened < (int)(sizeof opened / sizeof opened[0]))
+		opened[nopened++] = db;
+	return SQLITE_OK;
+}
+
 static struct store *open_store_for(bool checkpoint_each)
 {
-	struct store *st = open_store();
+	nopened = 0;
 	if (checkpoint_each)
-		cr_assert_eq(sqlite3_wal_autocheckpoint(st->writer.db, 1), SQLITE_OK);
+		cr_assert_eq(sqlite3_auto_extension((void (*)(void))note_connection), SQLITE_OK);
+	struct store *st = open_store();
+	sqlite3_reset_auto_extension();
+	for (int i = 0; i < nopened; i++)
+		cr_assert_eq(sqlite3_wal_autocheckpoint(opened[i], 1), SQLITE_OK);
+	cr_assert(!checkpoint_each || nopened >= 2, "no connection noted");
 	return st;
 }
 
@@ -330,7 +349,7 @@ Test(faults, full_persistent_checkpointing) { sweep(FAULTVFS_FULL, true, true); 
 /* In a child: open the store, do the faulted create, and die without closing
  * anything (as kill -9 would). Exit status: the store result + 10, or 100 +
  * that when the fault fired. */
-static int crashed_create(enum faultvfs_kind kind, int n, const char *tag)
+static int crashed_create(enum faultvfs_kind kind, int n, const char *tag, bool checkpoint_each)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -340,9 +359,14 @@ static int crashed_create(enum faultvfs_kind kind, int n, const char *tag)
 		if (null >= 0)
 			dup2(null, 2);
 		char err[256];
+		nopened = 0;
+		if (checkpoint_each)
+			sqlite3_auto_extension((void (*)(void))note_connection);
 		struct store *c = store_open(dbpath, 1, err, sizeof err);
 		if (!c)
 			_exit(1);
+		for (int i = 0; i < nopened; i++)
+			sqlite3_wal_autocheckpoint(opened[i], 1);
 		faultvfs_arm(kind, n, false);
 		enum store_result r = create(c, tag);
 		int fired = faultvfs_fired() > 0;
@@ -354,7 +378,7 @@ static int crashed_create(enum faultvfs_kind kind, int n, const char *tag)
 	return WEXITSTATUS(status);
 }
 
-static void crash_sweep(enum faultvfs_kind kind)
+static void crash_sweep(enum faultvfs_kind kind, bool checkpoint_each)
 {
 	struct figures f = {0};
 	cr_assert_eq(faultvfs_register(), SQLITE_OK);
@@ -365,9 +389,10 @@ static void crash_sweep(enum faultvfs_kind kind)
 	for (int n = 1;; n++) {
 		cr_assert_leq(n, SWEEP_MAX, "the create still meets the fault at N = %d", n);
 		char tag[48];
-		snprintf(tag, sizeof tag, "crash-%s-%d", faultvfs_kind_name(kind), n);
+		snprintf(tag, sizeof tag, "crash-%s-%s%d", faultvfs_kind_name(kind),
+			 checkpoint_each ? "ck-" : "", n);
 		f.tried++;
-		int code = crashed_create(kind, n, tag);
+		int code = crashed_create(kind, n, tag, checkpoint_each);
 		bool fired = code >= 100;
 		enum store_result r = (enum store_result)((fired ? code - 100 : code) - 10);
 
@@ -394,15 +419,19 @@ static void crash_sweep(enum faultvfs_kind kind)
 			break;
 		}
 	}
-	printf("FAULTS kind=%s mode=once-then-crash tried=%d ok_after_fault=%d refused=%d"
-	       " refused_but_stored=%d integrity_ok=%d\n",
-	       faultvfs_kind_name(kind), f.tried, f.ok, f.refused, f.appeared, f.integrity_ok);
+	printf("FAULTS kind=%s mode=once-then-crash%s tried=%d ok_after_fault=%d refused=%d"
+	       " refused_but_stored=%d integrity_ok=%d\n", faultvfs_kind_name(kind),
+	       checkpoint_each ? "+checkpoint" : "", f.tried, f.ok, f.refused, f.appeared,
+	       f.integrity_ok);
 	fflush(stdout);
 	cr_assert_gt(f.refused, 0);
 }
 
 TestSuite(crash, .init = setup, .fini = teardown, .timeout = 120);
 
-Test(crash, write_then_kill) { crash_sweep(FAULTVFS_WRITE); }
-Test(crash, sync_then_kill) { crash_sweep(FAULTVFS_SYNC); }
-Test(crash, full_then_kill) { crash_sweep(FAULTVFS_FULL); }
+Test(crash, write_then_kill) { crash_sweep(FAULTVFS_WRITE, false); }
+Test(crash, sync_then_kill) { crash_sweep(FAULTVFS_SYNC, false); }
+Test(crash, full_then_kill) { crash_sweep(FAULTVFS_FULL, false); }
+Test(crash, write_then_kill_checkpointing) { crash_sweep(FAULTVFS_WRITE, true); }
+Test(crash, sync_then_kill_checkpointing) { crash_sweep(FAULTVFS_SYNC, true); }
+Test(crash, full_then_kill_checkpointing) { crash_sweep(FAULTVFS_FULL, true); }
