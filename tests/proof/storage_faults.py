@@ -373,7 +373,8 @@ class Run:
         print(f"{label:>16}: N = 1..{f['tried']}, answers "
               + ", ".join(f"{a} x{c}" for a, c in sorted(answers.items()))
               + f"; 201 without row {f['without_row_201']}; non-201 with row {f['non_201_with_row']}"
-              f" (replayed {f['non_201_with_row_replayed']}); kept serving {f['kept_serving']}/{f['tried']};"
+              f" (replayed by the keyed retry {f['non_201_with_row_replayed']},"
+              f" 409 duplicate_case without a key {f['non_201_with_row_dup409']}); kept serving {f['kept_serving']}/{f['tried']};"
               f" integrity ok {f['integrity_ok']}/{f['integrity_checks']}; files hit: {' '.join(files)}",
               flush=True)
         for k, v in f.items():
