@@ -25,7 +25,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB      = $(BUILD)/libinkasso.a
 
 .PHONY: all deps run test check unit http asan asan-check lint clean bench bench-quick
-all: $(BINDIR)/inkasso $(BINDIR)/agency-sim
+all: $(BINDIR)/inkasso $(BINDIR)/agency-sim $(BINDIR)/inkasso-faultvfs
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -42,6 +42,17 @@ $(BINDIR)/inkasso: $(BUILD)/server/main.o $(LIB)
 $(BINDIR)/agency-sim: $(SIM_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+
+# Test-only (issue 5): the service with the storage fault shim of tests/fault
+# registered as SQLite's default VFS, armed through INKASSO_FAULT_FILE. Built
+# by `all` so that the HTTP tests find it beside bin/inkasso; never shipped
+# (the Dockerfile copies bin/inkasso and bin/agency-sim only).
+$(BINDIR)/inkasso-faultvfs: $(BUILD)/server/main.o $(BUILD)/tests/fault/faultvfs.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+
+# The unit test includes the shim's source.
+$(BUILD)/tests/test_store_faults: tests/fault/faultvfs.c tests/fault/faultvfs.h
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -105,7 +116,7 @@ bench-quick: deps
 # The contract is embedded into the binary (.incbin): rebuild when it changes.
 $(BUILD)/server/openapi_embed.o: openapi.yaml
 
--include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(BUILD)/server/main.d
+-include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(BUILD)/server/main.d $(BUILD)/tests/fault/faultvfs.d
 
 # Fuzzing (issue 5): the libFuzzer targets of tests/fuzz, built with clang
 # under ASan+UBSan into build/fuzz, the library rebuilt there with coverage
