@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_internal.h" /* the write lock, to shape a batch */
 
 #define FAULTVFS_NO_CONSTRUCTOR
 #include "tests/fault/faultvfs.c"
@@ -435,3 +436,75 @@ Test(crash, full_then_kill) { crash_sweep(FAULTVFS_FULL, false); }
 Test(crash, write_then_kill_checkpointing) { crash_sweep(FAULTVFS_WRITE, true); }
 Test(crash, sync_then_kill_checkpointing) { crash_sweep(FAULTVFS_SYNC, true); }
 Test(crash, full_then_kill_checkpointing) { crash_sweep(FAULTVFS_FULL, true); }
+
+/* ---- the group commit ---- */
+
+/* jobs[0] commits alone; its done() arms a sync fault, so the transaction
+ * holding all the others (queued meanwhile) fails at its WAL sync. */
+#define GROUP 8
+static struct tcase group[GROUP];
+static struct case_create_result group_res[GROUP];
+static struct store_create_job group_jobs[GROUP];
+static int group_done;
+static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t group_cond = PTHREAD_COND_INITIALIZER;
+
+static void group_job_done(void *ctx)
+{
+	if (ctx) /* jobs[0]: the next COMMIT's sync fails */
+		faultvfs_arm(FAULTVFS_SYNC, 1, false);
+	pthread_mutex_lock(&group_lock);
+	group_done++;
+	pthread_cond_signal(&group_cond);
+	pthread_mutex_unlock(&group_lock);
+}
+
+Test(faults, failed_group_commit_fails_every_create_it_held)
+{
+	cr_assert_eq(faultvfs_register(), SQLITE_OK);
+	s = open_store();
+	char tag[16];
+	for (int i = 0; i < GROUP; i++) {
+		snprintf(tag, sizeof tag, "g%d", i);
+		tcase_init(&group[i], tag);
+		group_jobs[i] = (struct store_create_job){
+			.in = &group[i].n, .out = &group_res[i], .done = group_job_done, .ctx = i == 0 ? s : NULL};
+	}
+	/* With the write lock held here, the committer takes jobs[0] and waits
+	 * while the others queue up behind it: they form the next batch. */
+	pthread_mutex_lock(&s->write_lock);
+	store_case_create_async(s, &group_jobs[0]);
+	for (int spins = 0; spins < 5000; spins++) {
+		pthread_mutex_lock(&s->queue_lock);
+		bool taken = s->queue_head == NULL;
+		pthread_mutex_unlock(&s->queue_lock);
+		if (taken)
+			break;
+		usleep(1000);
+	}
+	for (int i = 1; i < GROUP; i++)
+		store_case_create_async(s, &group_jobs[i]);
+	pthread_mutex_unlock(&s->write_lock);
+	pthread_mutex_lock(&group_lock);
+	while (group_done < GROUP)
+		pthread_cond_wait(&group_cond, &group_lock);
+	pthread_mutex_unlock(&group_lock);
+	faultvfs_disarm();
+	int failed = 0;
+	for (int i = 1; i < GROUP; i++) {
+		cr_assert(group_jobs[i].result == STORE_OK || group_jobs[i].result == STORE_HARD_ERROR,
+			  "g%d: %d", i, group_jobs[i].result);
+		failed += group_jobs[i].result == STORE_HARD_ERROR;
+	}
+	cr_assert_eq(group_jobs[0].result, STORE_OK);
+	cr_assert_eq(failed, GROUP - 1, "one transaction held them all, and its COMMIT failed");
+	store_close(s);
+	s = open_store();
+	int integrity_ok = 0;
+	check_database(&integrity_ok);
+	for (int i = 0; i < GROUP; i++) {
+		snprintf(tag, sizeof tag, "g%d", i);
+		cr_assert_eq(stored(tag), group_jobs[i].result == STORE_OK, "g%d: stored iff acknowledged", i);
+	}
+	cr_assert_eq(create(s, "after-group"), STORE_OK, "the store goes on");
+}
