@@ -159,7 +159,10 @@ enum store_result store_write_begin(struct store *s, struct store_conn **w)
 
 enum store_result store_write_commit(struct store_conn *w)
 {
-	return store_run(w, STMT_COMMIT, "COMMIT", "store: commit");
+	enum store_result r = store_run(w, STMT_COMMIT, "COMMIT", "store: commit");
+	if (r != STORE_BUSY)
+		w->commit_failed = r != STORE_OK;
+	return r;
 }
 
 void store_write_end(struct store *s)
@@ -407,7 +410,17 @@ bool store_writable(struct store *s)
 {
 	struct store_conn *w;
 	bool ok = store_write_begin(s, &w) == STORE_OK;
-	store_write_end(s); /* rolls the empty transaction back */
+	/* After a failed COMMIT (an I/O error, a full disk) taking the lock
+	 * proves nothing: write a row and take it back, so that the COMMIT
+	 * goes to the disk and its sync. Only then, so a healthy readyz stays
+	 * free of writes. */
+	if (ok && w->commit_failed)
+		ok = sqlite3_exec(w->db,
+				  "INSERT INTO secrets (name, value) VALUES ('readyz-probe', x'00');"
+				  "DELETE FROM secrets WHERE name = 'readyz-probe'",
+				  NULL, NULL, NULL) == SQLITE_OK &&
+		     store_write_commit(w) == STORE_OK;
+	store_write_end(s); /* rolls back an empty or failed transaction */
 	return ok;
 }
 

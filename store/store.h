@@ -164,7 +164,9 @@ typedef int (*store_event_fn)(void *ctx, const struct case_event_row *e);
 struct store *store_open(const char *path, int read_conns, char *err, size_t errlen);
 /* Closes all connections. NULL-safe. No call may be in flight. */
 void store_close(struct store *s);
-/* True if the database accepts a write transaction now (readyz). */
+/* True if the database accepts a write transaction now (readyz); after a
+ * COMMIT failed on an I/O error or a full disk, only if a probe write
+ * commits again. */
 bool store_writable(struct store *s);
 
 /* Reads the tenant's settings. STORE_NOT_FOUND when never written. */

@@ -99,6 +99,7 @@ struct store_conn {
 		sqlite3_stmt *st;
 	} list[STORE_LIST_CACHE];
 	unsigned list_next; /* next cache slot to replace, round robin */
+	bool commit_failed; /* the writer's last COMMIT failed for a reason other than busy */
 };
 
 struct store {

@@ -498,6 +498,10 @@ Test(faults, failed_group_commit_fails_every_create_it_held)
 	}
 	cr_assert_eq(group_jobs[0].result, STORE_OK);
 	cr_assert_eq(failed, GROUP - 1, "one transaction held them all, and its COMMIT failed");
+	faultvfs_arm(FAULTVFS_SYNC, 1, true);
+	cr_assert_not(store_writable(s), "readyz: a COMMIT failed and the disk still fails");
+	faultvfs_disarm();
+	cr_assert(store_writable(s), "readyz: the disk works again");
 	store_close(s);
 	s = open_store();
 	int integrity_ok = 0;
