@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#define SLOTS 8 /* tokens in use at once by the clients of one HTTP thread */
+#define SLOTS 32 /* tokens in use at once by the clients of one HTTP thread (128 KiB) */
 
 struct slot {
 	uint64_t owner; /* 0: empty */
