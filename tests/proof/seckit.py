@@ -371,7 +371,23 @@ def openapi_operations(text):
     try:
         import yaml
         doc = yaml.safe_load(text)
-        return [(p, m.upper(), op) for p, item in doc["paths"].items() for m, op in item.items() if m in methods]
+
+        def deref(x):
+            while isinstance(x, dict) and "$ref" in x:
+                node = doc
+                for part in x["$ref"].lstrip("#/").split("/"):
+                    node = node[part]
+                x = node
+            return x
+        out = []
+        for p, item in doc["paths"].items():
+            for m, op in item.items():
+                if m not in methods:
+                    continue
+                params = [deref(x) for x in item.get("parameters", []) + op.get("parameters", [])]
+                op = dict(op, **{"x-query": [x["name"] for x in params if x.get("in") == "query"]})
+                out.append((p, m.upper(), op))
+        return out
     except ImportError:
         pass
     out, in_paths, path = [], False, None
