@@ -342,6 +342,10 @@ def run(n_cases=6, logs=None, out=print):
         out(f"openapi.yaml served by the service: {len(ops)} operations on {len({p for p, _, _ in ops})} paths")
         A, B = Tenant("a", n_cases, 0), Tenant("b", n_cases, 1)
         for t in (A, B):
+            ld.write_seeds([v for b in t.bodies for v in (b["debtor"]["national_id"], b["debtor"]["email"],
+                                                          b["debtor"]["phone"], b["debtor"]["name"])]
+                           + ["key-" + t.id] + t.idem)
+        for t in (A, B):
             setup_tenant(c, sim, t, out)
         for t in (A, B):
             t.cursors = {p: cursors(c, t.id, p) for p in ("/v1/collection-cases", "/v1/settlements")}

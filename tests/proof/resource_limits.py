@@ -277,9 +277,9 @@ def flood(svc, n, tok, out):
             rec = time.monotonic() - t1
             break
         time.sleep(0.1)
-    fig.update({"flood3_connections": len(socks), "flood3_held_by_service": h, "flood3_healthz_during": during,
+    fig.update({"flood3_connections": len(socks), "flood3_not_closed": h, "flood3_healthz_during": during,
                 "flood3_healthz_ok_after_s": round(rec, 2) if rec is not None else None})
-    out(f"flood from {len(sources)} addresses: {len(socks)} connections, {h} held (total limit 1024); healthz "
+    out(f"flood from {len(sources)} addresses: {len(socks)} connections, {h} not closed (accepted or waiting in the listen backlog; total limit 1024); healthz "
         f"from 127.0.0.1 during: {'200' if during else 'refused (connection limit reached)'}; after closing: "
         f"OK after {fig['flood3_healthz_ok_after_s']} s  [figure only]")
     return fig

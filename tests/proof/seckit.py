@@ -73,6 +73,15 @@ class LogDir:
             p = f"{base}-{n}.log"
         return p
 
+    def write_seeds(self, values, name="personal-data"):
+        """Records values that must never appear in the logs, one per line, as
+        NAME.seeds in the directory: privacy_grep.py --logs DIR reads every
+        *.seeds file it finds there (and does not grep those files)."""
+        with open(os.path.join(self.path, name + ".seeds"), "a", encoding="utf-8") as f:
+            for v in values:
+                if isinstance(v, str) and v.strip() and "\n" not in v:
+                    f.write(v + "\n")
+
     def close(self):
         if self._tmp:
             self._tmp.cleanup()
