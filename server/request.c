@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "handlers/dates.h"
+#include "server/conn_deadline.h"
 #include "server/auth.h"
 #include "server/ids.h"
 #include "server/log.h"
@@ -24,6 +26,7 @@ struct server {
 	struct app *app;
 	atomic_int in_flight; /* requests between first callback and completion */
 	atomic_int suspended; /* of those, waiting on a deferral (see REPLY_DEFERRED) */
+	struct conn_deadline *deadline; /* cuts request heads slower than REQUEST_DEADLINE_S */
 	int port;
 };
 
@@ -280,6 +283,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		pick_request_id(conn, ctx->request_id, sizeof ctx->request_id);
 		atomic_fetch_add(&srv->in_flight, 1);
 		*con_cls = ctx;
+		conn_deadline_in_handler(conn);
 		/* Refuse a declared oversize body before reading it. Replying now
 		 * makes MHD close the connection, which is what we want here. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -336,9 +340,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)conn;
 	struct server *srv = cls;
 	struct req_ctx *ctx = *con_cls;
+	conn_deadline_request_done(conn); /* the next request's head is due from now */
 	if (!ctx)
 		return;
 	double secs = elapsed_s(&ctx->start);
@@ -367,6 +371,39 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&srv->in_flight, 1);
 }
 
+/* libmicrohttpd's own messages (a refused connection, a malformed request,
+ * its memory pool exhausted) as JSON log lines like ours instead of plain
+ * text on stderr. Only the format string is logged, never its arguments: they
+ * can carry request bytes. A flood must not flood the log: at most
+ * MHD_LOG_PER_S lines a second, and how many were dropped. */
+#define MHD_LOG_PER_S 10
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	(void)ap;
+	static atomic_llong window;     /* the second being counted */
+	static atomic_int in_window, dropped;
+	long long now = (long long)time(NULL);
+	long long was = atomic_load(&window);
+	if (was != now && atomic_compare_exchange_strong(&window, &was, now)) {
+		atomic_store(&in_window, 0);
+		int n = atomic_exchange(&dropped, 0);
+		if (n > 0) {
+			char num[16];
+			snprintf(num, sizeof num, "%d", n);
+			log_write(LOG_WARN, "libmicrohttpd messages dropped", "count", num, NULL);
+		}
+	}
+	if (atomic_fetch_add(&in_window, 1) >= MHD_LOG_PER_S) {
+		atomic_fetch_add(&dropped, 1);
+		return;
+	}
+	char msg[160];
+	snprintf(msg, sizeof msg, "%s", fmt);
+	msg[strcspn(msg, "\r\n")] = '\0';
+	log_write(LOG_WARN, "libmicrohttpd", "detail", msg, NULL);
+}
+
 struct server *server_start(struct app *app, const char *host, int port, int threads, char *err, size_t errlen)
 {
 	struct server *s = calloc(1, sizeof *s);
@@ -375,9 +412,15 @@ struct server *server_start(struct app *app, const char *host, int port, int thr
 		return NULL;
 	}
 	s->app = app;
+	if (!(s->deadline = conn_deadline_start(REQUEST_DEADLINE_S))) {
+		snprintf(err, errlen, "cannot start the request deadline thread");
+		free(s);
+		return NULL;
+	}
 	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
 		snprintf(err, errlen, "listen address %s is not an IPv4 address", host);
+		conn_deadline_stop(s->deadline);
 		free(s);
 		return NULL;
 	}
@@ -387,13 +430,16 @@ struct server *server_start(struct app *app, const char *host, int port, int thr
 	}
 	s->daemon = MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, on_access, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first: MHD logs while parsing the options */
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, conn_deadline_notify, s->deadline,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)15,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE,
 		(unsigned)1, MHD_OPTION_END);
 	if (!s->daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%d (in use or not permitted)", host, port);
+		conn_deadline_stop(s->deadline);
 		free(s);
 		return NULL;
 	}
@@ -419,5 +465,6 @@ void server_stop(struct server *s, int grace_ms)
 	while (atomic_load(&s->suspended) > 0)
 		usleep(10 * 1000);
 	MHD_stop_daemon(s->daemon);
+	conn_deadline_stop(s->deadline);
 	free(s);
 }

@@ -93,14 +93,12 @@ def test_privacy_scenario_logs_no_personal_data_or_secrets():
     assert fig["lines"] > 20
     assert fig["occurrences"] == 0, fig
     assert fig["inkasso_exit_code"] == 0
-    # Lines that are not JSON objects: only libmicrohttpd's own plain-text
-    # messages today (see the xfail below), never anything else.
-    assert set(fig["invalid_reasons"]) <= {"not JSON"}, fig
+    assert fig["invalid_lines"] == 0, fig
 
 
-@pytest.mark.xfail(strict=True, reason="libmicrohttpd's own error messages go to stderr as plain text "
-                   "(MHD_USE_ERROR_LOG without MHD_OPTION_EXTERNAL_LOGGER in server/request.c)")
 def test_privacy_scenario_every_log_line_is_a_json_object():
+    # libmicrohttpd's own messages included (MHD_OPTION_EXTERNAL_LOGGER in
+    # server/request.c turns them into JSON lines).
     fig, _ = privacy_grep.run_scenario(out=quiet)
     assert fig["invalid_lines"] == 0, fig
 
