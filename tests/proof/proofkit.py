@@ -23,7 +23,14 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
 
-import requests  # noqa: E402
+try:  # conftest needs pytest, the clients requests: Debian's python3 has both
+    import pytest  # noqa: F401
+    import requests
+except ImportError:
+    # `#!/usr/bin/env python3` may find another python3 first on PATH.
+    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    raise
 
 from conftest import (SIM_STILL, Api, Service, Sim, agency_env, agency_key, bearer,  # noqa: E402,F401
                       list_all, valid_case)
