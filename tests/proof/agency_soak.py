@@ -178,6 +178,8 @@ def run(cases, tenants, workers, deliver_deadline, probe_cases, probe_seconds, l
         "cases_not_delivered": left,
         "cases_by_status_at_delivery": by_status,
         "delivered_percent": round(100.0 * handed_over / cases, 2) if cases else 0,
+        # The sync's progress under the same faults (case ids learned):
+        "open_at_delivery_percent": round(100.0 * by_status.get("open", 0) / cases, 1) if cases else 0,
         "agency_calls_logged": total_calls,
         "agency_calls_failed_percent": round(100.0 * failed_calls / total_calls, 1) if total_calls else 0,
         "agency_calls_by_outcome": outcomes,
