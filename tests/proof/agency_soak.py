@@ -109,7 +109,7 @@ def run(cases, tenants, workers, deliver_deadline, probe_cases, probe_seconds, l
             time.sleep(1.0)
         delivered_s = round(time.monotonic() - started, 1)
         st = sim.stats()
-        attempts = sim.attempts()
+        attempts = pk.sim_attempts(sim)
         listed = {t: pk.list_all(api, t, "limit=200") for t in names}
         by_status = {}
         for cs in listed.values():
@@ -131,7 +131,7 @@ def run(cases, tenants, workers, deliver_deadline, probe_cases, probe_seconds, l
             if case_id:
                 probe_acked[case_id] = (probe_tenant, number)
         time.sleep(probe_seconds)
-        probe_attempts = sim.attempts(pk.agency_key(probe_tenant))
+        probe_attempts = pk.sim_attempts(sim, pk.agency_key(probe_tenant))
         sim.clear_faults()
         names.append(probe_tenant)
         left_probe = None

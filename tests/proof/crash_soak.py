@@ -168,7 +168,7 @@ def run(clients, per_client, tenants, min_kills, min_kills_during, kill_min, kil
                               "outbox": pk.outbox_rows(svc.db, c["id"]),
                               "sim_calls": [(a["at"], a["method"], a["path"].rsplit("/", 1)[-1], a["status"],
                                              a["outcome"])
-                                            for a in sim.attempts(pk.agency_key(t), c["invoice"]["number"])]})
+                                            for a in pk.sim_attempts(sim, pk.agency_key(t), c["invoice"]["number"])]})
 
         missing, listed = pk.readable_and_listed(api, names, acked)
         without_case_id = sum(1 for cases in listed.values() for c in cases

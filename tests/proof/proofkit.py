@@ -111,8 +111,6 @@ def sim_attempts(sim, api_key=None, number=None):
     return r.json()["attempts"]
 
 
-Sim.attempts = sim_attempts
-
 
 # --- clients -----------------------------------------------------------------
 
