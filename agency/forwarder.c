@@ -77,8 +77,8 @@ enum attempt {
 	ATTEMPT_UNKNOWN,   /* maybe delivered: look up before sending again */
 };
 
-static void case_event(struct forwarder *f, const struct outbox_item *it, unsigned from, const char *to,
-		       const char *detail, const struct case_agency_fields *fields)
+static enum store_result case_event(struct forwarder *f, const struct outbox_item *it, unsigned from,
+				    const char *to, const char *detail, const struct case_agency_fields *fields)
 {
 	char now[DATES_TS_LEN];
 	dates_now_rfc3339(now);
@@ -86,6 +86,7 @@ static void case_event(struct forwarder *f, const struct outbox_item *it, unsign
 		store_case_transition(f->st, it->tenant, it->case_id, from, to, "forwarder", detail, now, fields);
 	if (r < 0)
 		log_write(LOG_ERROR, "forwarder: case transition failed", "case_id", it->case_id, "to", to, NULL);
+	return r;
 }
 
 /* Sends a case's invoice, looking it up first when an earlier send's outcome
@@ -297,26 +298,33 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 {
 	const bool is_create = !strcmp(it->kind, "create");
 	const char *msg = res->message[0] ? res->message : "no answer";
+	/* The case moves first and its row second, in two transactions: a crash
+	 * between them leaves the row sending, so the next process looks the
+	 * invoice up and finishes (the case's move is then a no-op). The other
+	 * order would leave a delivered case pending for ever, its row done. */
 	if (a == ATTEMPT_DELIVERED) {
+		if (is_create && case_event(f, it, (1u << CASE_PENDING) | (1u << CASE_FAILED), "submitted",
+					    "the agency received the invoice", NULL) < 0) {
+			store_outbox_retry(f->st, it->id, now_ms() + f->cfg->retry_base_ms, true,
+					   "delivered; the case could not be updated");
+			return;
+		}
 		store_outbox_done(f->st, it->id);
-		if (is_create)
-			case_event(f, it, (1u << CASE_PENDING) | (1u << CASE_FAILED), "submitted",
-				   "the agency received the invoice", NULL);
 		return;
 	}
 	if (a == ATTEMPT_REJECTED) {
-		store_outbox_fail(f->st, it->id, false, msg);
-		metrics_forwarder_gave_up();
 		if (is_create)
 			case_event(f, it, (1u << CASE_PENDING) | (1u << CASE_FAILED), "rejected", msg, NULL);
+		store_outbox_fail(f->st, it->id, false, msg);
+		metrics_forwarder_gave_up();
 		log_write(LOG_WARN, "forwarder: agency refused", "case_id", it->case_id, "kind", it->kind, NULL);
 		return;
 	}
 	if (it->attempts >= f->cfg->max_attempts) {
-		store_outbox_fail(f->st, it->id, lookup_next, msg);
-		metrics_forwarder_gave_up();
 		if (is_create)
 			case_event(f, it, 1u << CASE_PENDING, "failed", msg, NULL);
+		store_outbox_fail(f->st, it->id, lookup_next, msg);
+		metrics_forwarder_gave_up();
 		log_write(LOG_WARN, "forwarder: gave up", "case_id", it->case_id, "kind", it->kind, NULL);
 		return;
 	}

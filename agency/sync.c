@@ -21,6 +21,7 @@
 struct sync_pause {
 	char tenant[65];
 	int64_t not_before_ms;
+	int64_t resume_after; /* seq of the last case followed before the agency said wait; 0: none */
 };
 
 struct sync_pauses {
@@ -48,6 +49,8 @@ struct tenant_round {
 	char now[DATES_TS_LEN];
 	bool failed; /* an agency call did not answer: not a successful sync */
 	int retry_after_s; /* -1, or the agency's longest Retry-After this round: stop asking */
+	int64_t skip_upto; /* cases up to this seq were followed before the last interruption */
+	int64_t done_upto; /* seq of the last case followed this round */
 };
 
 static int64_t mono_ms(void)
@@ -85,8 +88,9 @@ static void pauses_make_room(struct sync_pauses *p)
 	p->v[first] = p->v[--p->n];
 }
 
-/* Records that tenant's key may be used again from not_before_ms on. */
-static void pause_set(struct sync_pauses *p, const char *tenant, int64_t not_before_ms)
+/* Records that tenant's key may be used again from not_before_ms on, and
+ * which cases the next round may skip (resume_after). */
+static void pause_set(struct sync_pauses *p, const char *tenant, int64_t not_before_ms, int64_t resume_after)
 {
 	struct sync_pause *e = pause_of(p, tenant);
 	if (!e) {
@@ -96,6 +100,7 @@ static void pause_set(struct sync_pauses *p, const char *tenant, int64_t not_bef
 		snprintf(e->tenant, sizeof e->tenant, "%s", tenant);
 	}
 	e->not_before_ms = not_before_ms;
+	e->resume_after = resume_after;
 }
 
 /* True when the call answered. A refusal that names a Retry-After (429, or
@@ -159,6 +164,20 @@ static int sync_case(void *ctx, const struct case_row *c)
 	if (store_case_transition(t->st, t->tenant, c->id, from, to, "sync", detail, t->now, &f) < 0)
 		t->failed = true;
 	return 0;
+}
+
+/* sync_case, resuming after the case where a round was told to wait: each
+ * round starts in case order, so without this a 429 every few calls would
+ * let only the oldest cases be followed, round after round. */
+static int sync_case_resumed(void *ctx, const struct case_row *c)
+{
+	struct tenant_round *t = ctx;
+	if (c->seq <= t->skip_upto)
+		return 0; /* followed in the interrupted round: the others first */
+	int stop = sync_case(ctx, c);
+	if (!stop)
+		t->done_upto = c->seq;
+	return stop;
 }
 
 static int import_payment(void *ctx, const struct agency_payment_report *p)
@@ -227,6 +246,8 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 	struct sync_pause *p = pause_of(rc->pauses, tenant);
 	if (p && mono_ms() < p->not_before_ms)
 		return 0; /* the agency's Retry-After has not passed: not this round */
+	t.skip_upto = t.done_upto = p ? p->resume_after : 0;
+	int64_t resume_after = t.skip_upto; /* kept if the cases are not reached */
 	dates_now_rfc3339(t.now);
 	char today[DATES_LEN], from[DATES_LEN];
 	struct agency_result res;
@@ -236,8 +257,14 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 	dates_add_days(today, -SYNC_PAYMENT_WINDOW_DAYS, from);
 	enum agency_outcome po = agency_payments(t.ac, settings->api_key, from, today, import_payment, &t, &res);
 	call_ok(&t, po, &res);
-	if (t.retry_after_s < 0 && store_cases_to_sync(t.st, tenant, sync_case, &t) < 0)
-		t.failed = true;
+	if (t.retry_after_s < 0) {
+		if (store_cases_to_sync(t.st, tenant, sync_case_resumed, &t) < 0)
+			t.failed = true;
+		/* Told to wait: the next round goes on from here; else from the start. */
+		resume_after = t.retry_after_s >= 0 ? t.done_upto : 0;
+		if (p)
+			p->resume_after = resume_after;
+	}
 	dates_add_days(today, -SYNC_SETTLEMENT_WINDOW_DAYS, from);
 	if (t.retry_after_s < 0) {
 		enum agency_outcome o =
@@ -245,7 +272,7 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 		call_ok(&t, o, &res);
 	}
 	if (t.retry_after_s >= 0 && rc->pauses)
-		pause_set(rc->pauses, tenant, mono_ms() + (int64_t)t.retry_after_s * 1000);
+		pause_set(rc->pauses, tenant, mono_ms() + (int64_t)t.retry_after_s * 1000, resume_after);
 	if (!t.failed)
 		metrics_sync_ok(tenant, (int64_t)time(NULL));
 	return 0;

@@ -74,6 +74,8 @@ static void sim_dispatch_api(const struct sim_route *rt, struct sim_request *r,
 						     d.retry_after);
 		}
 		sim_store_count_call(app->store, r->api_key, r->path, SIM_CALL_FAULTED, false);
+		sim_store_attempt_record(app->store, r->api_key, subjects, n, r->method, r->path,
+					 out->status, "error", now);
 		return;
 	}
 	out->status = rt->handle(r, &out->body);
@@ -83,6 +85,8 @@ static void sim_dispatch_api(const struct sim_route *rt, struct sim_request *r,
 	enum sim_call_outcome oc = d.drop ? SIM_CALL_DROPPED :
 				   out->status < 300 ? SIM_CALL_OK : SIM_CALL_REJECTED;
 	sim_store_count_call(app->store, r->api_key, r->path, oc, d.delay_ms > 0);
+	sim_store_attempt_record(app->store, r->api_key, subjects, n, r->method, r->path, out->status,
+				 d.kind ? d.kind : out->status < 300 ? "ok" : "rejected", now);
 }
 
 /* Checks the api key of an agency call; false with the 401 written. */

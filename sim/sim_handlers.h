@@ -56,6 +56,7 @@ int sim_ctl_settle(const struct sim_request *r, struct buf *out);
 int sim_ctl_reset(const struct sim_request *r, struct buf *out);
 int sim_ctl_stats(const struct sim_request *r, struct buf *out);
 int sim_ctl_invoices(const struct sim_request *r, struct buf *out);
+int sim_ctl_attempts(const struct sim_request *r, struct buf *out);
 int sim_health(const struct sim_request *r, struct buf *out);
 
 #endif

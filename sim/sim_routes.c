@@ -22,6 +22,7 @@ static const struct sim_route sim_routes[] = {
 	{"POST", "/sim/reset", sim_ctl_reset, SIM_ROUTE_CONTROL | SIM_ROUTE_BODY_OPT},
 	{"GET", "/sim/stats", sim_ctl_stats, SIM_ROUTE_CONTROL},
 	{"GET", "/sim/invoices", sim_ctl_invoices, SIM_ROUTE_CONTROL},
+	{"GET", "/sim/attempts", sim_ctl_attempts, SIM_ROUTE_CONTROL},
 	{"GET", "/healthz", sim_health, 0},
 };
 

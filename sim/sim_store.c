@@ -51,7 +51,12 @@ static const char sim_schema[] =
 	" PRIMARY KEY (api_key, name));"
 	"CREATE TABLE IF NOT EXISTS retry_after ("
 	" api_key TEXT NOT NULL, subject TEXT NOT NULL, answered_ms INTEGER NOT NULL,"
-	" retry_after INTEGER NOT NULL, PRIMARY KEY (api_key, subject));";
+	" retry_after INTEGER NOT NULL, PRIMARY KEY (api_key, subject));"
+	"CREATE TABLE IF NOT EXISTS attempts ("
+	" id INTEGER PRIMARY KEY, api_key TEXT NOT NULL, number TEXT NOT NULL,"
+	" method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,"
+	" outcome TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS attempts_number ON attempts(api_key, number, at_ms);";
 
 struct sim_store *sim_store_open(const char *path, char *err, size_t errlen)
 {
@@ -110,7 +115,7 @@ enum sim_store_rc sim_store_reset(struct sim_store *s)
 	static const char *const del[] = {
 		"DELETE FROM invoices",	  "DELETE FROM events",	  "DELETE FROM actions",
 		"DELETE FROM payments",	  "DELETE FROM settlements", "DELETE FROM calls",
-		"DELETE FROM counters",	  "DELETE FROM retry_after",
+		"DELETE FROM counters",	  "DELETE FROM retry_after", "DELETE FROM attempts",
 	};
 	enum sim_store_rc rc = SIM_STORE_ERROR;
 	pthread_mutex_lock(&s->lock);
@@ -124,6 +129,7 @@ enum sim_store_rc sim_store_reset(struct sim_store *s)
 	if (!sim_tx_commit(s))
 		goto out;
 	s->last_settle_ms = 0;
+	s->attempts_logged = 0;
 	rc = SIM_STORE_OK;
 out:
 	if (rc == SIM_STORE_ERROR)

@@ -180,6 +180,27 @@ void sim_store_retry_after_record(struct sim_store *s, const char *key, const ch
  * before the Retry-After had passed, and forgets the 429. True on a violation. */
 bool sim_store_retry_after_check(struct sim_store *s, const char *key, const char *const *subjects,
 				 size_t n, int64_t now_ms);
+#define SIM_ATTEMPTS_MAX 1000000 /* calls kept for /sim/attempts; later ones are not logged */
+
+/* One agency call about an invoice number, as logged for /sim/attempts. */
+struct sim_attempt {
+	const char *api_key, *number, *method, *path;
+	const char *outcome; /* ok, rejected, error, drop, timeout, slow */
+	int status;          /* the status sent (or, for a drop, that was not sent) */
+	int64_t at_ms;       /* arrival, ms since the epoch */
+};
+
+/* Logs a call once under each of the subjects that is an invoice number
+ * (not "case:<id>", not a path), until SIM_ATTEMPTS_MAX rows are kept. */
+void sim_store_attempt_record(struct sim_store *s, const char *key, const char *const *subjects,
+			      size_t n, const char *method, const char *path, int status,
+			      const char *outcome, int64_t at_ms);
+/* Calls each for the logged calls of one client (key) or all (NULL), of one
+ * invoice number or all (NULL), by client, number, then arrival. *truncated
+ * says the log reached SIM_ATTEMPTS_MAX. */
+enum sim_store_rc sim_store_attempts(struct sim_store *s, const char *key, const char *number,
+				     void (*each)(const struct sim_attempt *, void *), void *ctx,
+				     bool *truncated);
 /* Totals for one client (key) or all (NULL); each_path gets the per-path
  * call counts ok, rejected, faulted, dropped, delayed. */
 enum sim_store_rc sim_store_stats(struct sim_store *s, const char *key, struct sim_stats *out,

@@ -22,6 +22,7 @@ struct sim_store {
 	} stmts[SIM_STMT_MAX];
 	size_t nstmts;
 	int64_t last_settle_ms; /* 0 until the first tick */
+	int64_t attempts_logged; /* rows in attempts, capped at SIM_ATTEMPTS_MAX */
 };
 
 /* The statement for sql, prepared on first use and reset for this one.
