@@ -77,18 +77,6 @@ enum attempt {
 	ATTEMPT_UNKNOWN,   /* maybe delivered: look up before sending again */
 };
 
-static enum store_result case_event(struct forwarder *f, const struct outbox_item *it, unsigned from,
-				    const char *to, const char *detail, const struct case_agency_fields *fields)
-{
-	char now[DATES_TS_LEN];
-	dates_now_rfc3339(now);
-	enum store_result r =
-		store_case_transition(f->st, it->tenant, it->case_id, from, to, "forwarder", detail, now, fields);
-	if (r < 0)
-		log_write(LOG_ERROR, "forwarder: case transition failed", "case_id", it->case_id, "to", to, NULL);
-	return r;
-}
-
 /* Sends a case's invoice, looking it up first when an earlier send's outcome
  * is unknown. */
 static enum attempt deliver_create(struct forwarder *f, struct agency_client *ac, const struct outbox_item *it,
@@ -298,34 +286,46 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 {
 	const bool is_create = !strcmp(it->kind, "create");
 	const char *msg = res->message[0] ? res->message : "no answer";
-	/* The case moves first and its row second, in two transactions: a crash
-	 * between them leaves the row sending, so the next process looks the
-	 * invoice up and finishes (the case's move is then a no-op). The other
-	 * order would leave a delivered case pending for ever, its row done. */
-	if (a == ATTEMPT_DELIVERED) {
-		if (is_create && case_event(f, it, (1u << CASE_PENDING) | (1u << CASE_FAILED), "submitted",
-					    "the agency received the invoice", NULL) < 0) {
+	const bool gave_up = a != ATTEMPT_DELIVERED && (a == ATTEMPT_REJECTED || it->attempts >= f->cfg->max_attempts);
+	if (a == ATTEMPT_DELIVERED || gave_up) {
+		struct outbox_end end = {.id = it->id,
+					 .failed = gave_up,
+					 .lookup_first = a == ATTEMPT_REJECTED ? false : lookup_next,
+					 .last_error = msg};
+		enum store_result r;
+		if (is_create) {
+			/* The case's move and its row's end in one transaction: a
+			 * crash between two would leave a delivered case pending
+			 * with its row done (never sent, never followed), and a
+			 * retry between "case failed" and "row failed" would find
+			 * no row to requeue. */
+			const char *to = a == ATTEMPT_DELIVERED ? "submitted" : a == ATTEMPT_REJECTED ? "rejected" : "failed";
+			unsigned from = a == ATTEMPT_DELIVERED || a == ATTEMPT_REJECTED
+						? (1u << CASE_PENDING) | (1u << CASE_FAILED)
+						: 1u << CASE_PENDING;
+			char now[DATES_TS_LEN];
+			dates_now_rfc3339(now);
+			r = store_case_transition_ending(f->st, it->tenant, it->case_id, from, to, "forwarder",
+							 a == ATTEMPT_DELIVERED ? "the agency received the invoice" : msg,
+							 now, &end);
+		} else {
+			r = gave_up ? store_outbox_fail(f->st, it->id, end.lookup_first, msg)
+				    : store_outbox_done(f->st, it->id);
+		}
+		if (r < 0) {
+			/* Nothing was written: the row is still sending. Look again
+			 * later rather than leave it for the next start. */
+			log_write(LOG_ERROR, "forwarder: could not record the outcome", "case_id", it->case_id, "kind",
+				  it->kind, NULL);
 			store_outbox_retry(f->st, it->id, now_ms() + f->cfg->retry_base_ms, true,
-					   "delivered; the case could not be updated");
+					   "the outcome could not be recorded");
 			return;
 		}
-		store_outbox_done(f->st, it->id);
-		return;
-	}
-	if (a == ATTEMPT_REJECTED) {
-		if (is_create)
-			case_event(f, it, (1u << CASE_PENDING) | (1u << CASE_FAILED), "rejected", msg, NULL);
-		store_outbox_fail(f->st, it->id, false, msg);
-		metrics_forwarder_gave_up();
-		log_write(LOG_WARN, "forwarder: agency refused", "case_id", it->case_id, "kind", it->kind, NULL);
-		return;
-	}
-	if (it->attempts >= f->cfg->max_attempts) {
-		if (is_create)
-			case_event(f, it, 1u << CASE_PENDING, "failed", msg, NULL);
-		store_outbox_fail(f->st, it->id, lookup_next, msg);
-		metrics_forwarder_gave_up();
-		log_write(LOG_WARN, "forwarder: gave up", "case_id", it->case_id, "kind", it->kind, NULL);
+		if (gave_up) {
+			metrics_forwarder_gave_up();
+			log_write(LOG_WARN, a == ATTEMPT_REJECTED ? "forwarder: agency refused" : "forwarder: gave up",
+				  "case_id", it->case_id, "kind", it->kind, NULL);
+		}
 		return;
 	}
 	uint64_t r = 0;

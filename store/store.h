@@ -423,6 +423,26 @@ enum store_result store_case_transition(struct store *s, const char *tenant, con
 					const char *detail, const char *now,
 					const struct case_agency_fields *f);
 
+/* How a sending create row ends together with its case's move. */
+struct outbox_end {
+	int64_t id;             /* the sending row */
+	bool failed;            /* false: done (delivered); true: failed, as store_outbox_fail */
+	bool lookup_first;      /* failed only: as store_outbox_fail */
+	const char *last_error; /* failed only */
+};
+
+/* store_case_transition and the end of the case's create row (done or
+ * failed) in ONE transaction, so that neither a crash nor a concurrent
+ * POST .../retry ever sees one without the other (a case left pending with
+ * its row done would never be sent again; a retry between "case failed" and
+ * "row failed" would requeue nothing). The row ends even when the case is not
+ * in from_mask (STORE_STATE is returned then, after the row's end committed):
+ * the sync may have moved the case on meanwhile. */
+enum store_result store_case_transition_ending(struct store *s, const char *tenant, const char *case_id,
+					       unsigned from_mask, const char *to, const char *source,
+					       const char *detail, const char *now,
+					       const struct outbox_end *row);
+
 typedef int (*store_case_agency_fn)(void *ctx, const struct case_row *c, const char *national_id);
 
 /* Reads the tenant's case for the agency mapping: fn once with the row and

@@ -156,11 +156,18 @@ out:
 	return r;
 }
 
+/* The two ends of a sending row, shared with store_case_transition_ending. */
+static const char outbox_done_sql[] = "UPDATE outbox SET state = 'done', updated_at = " SQL_NOW
+				      " WHERE id = ?1 AND state = 'sending' RETURNING kind, ref_id";
+/* No ?2: the numbers stay those of the retry, so one binder serves both. */
+static const char outbox_fail_sql[] =
+	"UPDATE outbox SET state = 'failed', lookup_first = ?3,"
+	" last_error = substr(?4, 1, " LAST_ERROR_MAX "), updated_at = " SQL_NOW
+	" WHERE id = ?1 AND state = 'sending' RETURNING kind, ref_id";
+
 enum store_result store_outbox_done(struct store *s, int64_t id)
 {
-	static const char sql[] = "UPDATE outbox SET state = 'done', updated_at = " SQL_NOW
-				  " WHERE id = ?1 AND state = 'sending' RETURNING kind, ref_id";
-	return outbox_finish(s, STMT_OUTBOX_DONE, sql, id, 0, false, NULL, "sent",
+	return outbox_finish(s, STMT_OUTBOX_DONE, outbox_done_sql, id, 0, false, NULL, "sent",
 			     "store: outbox done");
 }
 
@@ -178,12 +185,7 @@ enum store_result store_outbox_retry(struct store *s, int64_t id, int64_t next_a
 enum store_result store_outbox_fail(struct store *s, int64_t id, bool lookup_first,
 				    const char *last_error)
 {
-	/* No ?2: the numbers stay those of the retry, so one binder serves both. */
-	static const char sql[] =
-		"UPDATE outbox SET state = 'failed', lookup_first = ?3,"
-		" last_error = substr(?4, 1, " LAST_ERROR_MAX "), updated_at = " SQL_NOW
-		" WHERE id = ?1 AND state = 'sending' RETURNING kind, ref_id";
-	return outbox_finish(s, STMT_OUTBOX_FAIL, sql, id, 0, lookup_first, last_error, "failed",
+	return outbox_finish(s, STMT_OUTBOX_FAIL, outbox_fail_sql, id, 0, lookup_first, last_error, "failed",
 			     "store: outbox fail");
 }
 
@@ -253,26 +255,24 @@ static enum store_result fields_update(struct store_conn *w, const char *case_id
 	return r == STORE_DUPLICATE ? store_fail_msg("store: transition", "UNIQUE constraint failed") : r;
 }
 
-enum store_result store_case_transition(struct store *s, const char *tenant, const char *case_id,
-					unsigned from_mask, const char *to, const char *source,
-					const char *detail, const char *now,
-					const struct case_agency_fields *f)
+/* The transition inside the writer's transaction; *wrote: whether it wrote. */
+static enum store_result transition_in_tx(struct store_conn *w, const char *tenant, const char *case_id,
+					  unsigned from_mask, const char *to, const char *source,
+					  const char *detail, const char *now,
+					  const struct case_agency_fields *f, bool *wrote)
 {
-	struct store_conn *w;
 	char status[STORE_NAME_MAX];
 	bool update = false;
-	if (to && case_status_parse(to) < 0)
-		return store_fail_msg("store: transition", "unknown status");
-	enum store_result r = store_write_begin(s, &w);
-	if (r != STORE_OK || (r = agency_state_read(w, tenant, case_id, f, status, &update)) != STORE_OK)
-		goto out;
-	if (!store_status_in(status, from_mask)) {
-		r = STORE_STATE;
-		goto out;
-	}
+	*wrote = false;
+	enum store_result r = agency_state_read(w, tenant, case_id, f, status, &update);
+	if (r != STORE_OK)
+		return r;
+	if (!store_status_in(status, from_mask))
+		return STORE_STATE;
 	bool move = to && strcmp(to, status) != 0;
 	if (!move && !update)
-		goto out; /* STORE_OK; nothing written, the rollback ends the transaction */
+		return STORE_OK; /* nothing to write */
+	*wrote = true;
 	if (update)
 		r = fields_update(w, case_id, f, now);
 	if (r == STORE_OK && move)
@@ -281,11 +281,62 @@ enum store_result store_case_transition(struct store *s, const char *tenant, con
 		r = store_event_add(w, case_id, now, status, to, source, detail);
 	if (r == STORE_OK && move && strcmp(to, "rejected") == 0)
 		r = store_case_cancel_queue(w, case_id, now);
+	return r;
+}
+
+enum store_result store_case_transition(struct store *s, const char *tenant, const char *case_id,
+					unsigned from_mask, const char *to, const char *source,
+					const char *detail, const char *now,
+					const struct case_agency_fields *f)
+{
+	if (to && case_status_parse(to) < 0)
+		return store_fail_msg("store: transition", "unknown status");
+	struct store_conn *w;
+	bool wrote = false;
+	enum store_result r = store_write_begin(s, &w);
+	if (r == STORE_OK)
+		r = transition_in_tx(w, tenant, case_id, from_mask, to, source, detail, now, f, &wrote);
+	if (r == STORE_OK && wrote)
+		r = store_write_commit(w);
+	store_write_end(s); /* nothing written: the rollback ends the transaction */
+	return r;
+}
+
+enum store_result store_case_transition_ending(struct store *s, const char *tenant, const char *case_id,
+					       unsigned from_mask, const char *to, const char *source,
+					       const char *detail, const char *now,
+					       const struct outbox_end *row)
+{
+	if (to && case_status_parse(to) < 0)
+		return store_fail_msg("store: transition", "unknown status");
+	struct store_conn *w;
+	sqlite3_stmt *st = NULL;
+	bool wrote = false;
+	enum store_result moved = STORE_OK;
+	enum store_result r = store_write_begin(s, &w);
+	if (r != STORE_OK)
+		goto out;
+	moved = transition_in_tx(w, tenant, case_id, from_mask, to, source, detail, now, NULL, &wrote);
+	if (moved < 0) {
+		r = moved;
+		goto out;
+	}
+	r = row->failed ? store_prepare(w, STMT_OUTBOX_FAIL, outbox_fail_sql, &st)
+			: store_prepare(w, STMT_OUTBOX_DONE, outbox_done_sql, &st);
+	if (r != STORE_OK)
+		goto out;
+	int rc = SQLITE_OK;
+	store_bind_int64(st, 1, row->id, &rc);
+	if (row->failed) {
+		store_bind_int64(st, 3, row->lookup_first ? 1 : 0, &rc);
+		store_bind_text(st, 4, row->last_error, &rc);
+	}
+	r = finish_row(w, st, rc, row->failed ? "failed" : "sent", "store: outbox end");
 	if (r == STORE_OK)
 		r = store_write_commit(w);
 out:
 	store_write_end(s);
-	return r;
+	return r == STORE_OK ? moved : r;
 }
 
 /* ---- the case for the agency mapping ---- */

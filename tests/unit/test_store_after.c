@@ -1086,3 +1086,55 @@ Test(settlements, newest_date_first_in_pages)
 	cr_assert_eq(store_settlement_list(s, "t1", 12345, 10, &settlement_fns, &v, &more), STORE_OK,
 		     "a cursor of nothing: an empty page");
 }
+
+/* store_case_transition_ending: the case's move and its create row's end
+ * commit together, or neither does. */
+Test(outbox, the_case_moves_and_its_row_ends_in_one_transaction)
+{
+	char a[STORE_ID_MAX], b[STORE_ID_MAX], c[STORE_ID_MAX], st[STORE_NAME_MAX];
+	new_case("t1", "INV-A", a);
+	new_case("t1", "INV-B", b);
+	new_case("t1", "INV-C", c);
+
+	/* delivered: submitted and done */
+	struct outbox_item it = claim(0);
+	struct outbox_end done = {.id = it.id};
+	cr_assert_eq(store_case_transition_ending(s, "t1", a, (1u << CASE_PENDING) | (1u << CASE_FAILED), "submitted",
+						  "forwarder", "received", NOW, &done),
+		     STORE_OK);
+	cr_assert_str_eq(status_of(a, st), "submitted");
+	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE id = %lld AND state = 'done'", (long long)it.id), 1);
+
+	/* gave up: failed and failed, so a retry finds the row to requeue */
+	it = claim(0);
+	struct outbox_end failed = {.id = it.id, .failed = true, .lookup_first = true, .last_error = "HTTP 500"};
+	cr_assert_eq(store_case_transition_ending(s, "t1", b, 1u << CASE_PENDING, "failed", "forwarder", "HTTP 500",
+						  NOW, &failed),
+		     STORE_OK);
+	cr_assert_str_eq(status_of(b, st), "failed");
+	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE id = %lld AND state = 'failed' AND lookup_first = 1",
+			     (long long)it.id),
+		     1);
+	cr_assert_eq(store_case_retry(s, "t1", b, NOW, NULL), STORE_OK);
+	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE id = %lld AND state = 'pending'", (long long)it.id), 1);
+
+	/* the case moved on meanwhile: STORE_STATE, yet the row ends */
+	it = claim(0);
+	set_status(c, "open");
+	done.id = it.id;
+	cr_assert_eq(store_case_transition_ending(s, "t1", c, 1u << CASE_PENDING, "submitted", "forwarder", NULL, NOW,
+						  &done),
+		     STORE_STATE);
+	cr_assert_str_eq(status_of(c, st), "open");
+	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE id = %lld AND state = 'done'", (long long)it.id), 1);
+
+	/* a row that is not sending: nothing of the case moves either */
+	new_case("t1", "INV-D", a);
+	it = claim(0);
+	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
+	done.id = it.id;
+	cr_assert_eq(store_case_transition_ending(s, "t1", a, 1u << CASE_PENDING, "submitted", "forwarder", NULL, NOW,
+						  &done),
+		     STORE_STATE);
+	cr_assert_str_eq(status_of(a, st), "pending", "rolled back with the row's refusal");
+}
