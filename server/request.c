@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -337,6 +338,47 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	return r;
 }
 
+/* libmicrohttpd 0.9.75 parses every query parameter into the connection's
+ * 32 KiB memory pool before it calls on_access; some 500 of them exhaust the
+ * pool, and it then answers nothing: the client waits for the idle timeout.
+ * More than MAX_QUERY_PARAMS are refused anyway (dispatch), so they are
+ * refused here, from the raw URI, before that parse: the same 400 problem,
+ * written straight to the socket (nothing else has been sent for this
+ * request), and the connection shut down. Called by MHD once the request
+ * line has arrived; the result becomes on_access's first *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	const char *q = strchr(uri, '?');
+	size_t params = 1;
+	for (const char *p = q; p && *p; p++)
+		params += *p == '&';
+	if (!q || params <= MAX_QUERY_PARAMS)
+		return NULL;
+	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!fd)
+		return NULL; /* then dispatch refuses it, if MHD gets that far */
+	struct reply out = {.status = 0};
+	char request_id[65];
+	if (!ids_new("req_", request_id, sizeof request_id))
+		snprintf(request_id, sizeof request_id, "req_unknown");
+	reply_invalid_parameter(&out, "query", "at most 32 query parameters");
+	struct buf msg = {0};
+	buf_printf(&msg,
+		   "HTTP/1.1 400 Bad Request\r\nContent-Type: %s\r\nX-Request-Id: %s\r\n"
+		   "Cache-Control: no-store\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
+		   out.content_type ? out.content_type : "application/problem+json", request_id, out.body.len);
+	buf_append(&msg, out.body.data, out.body.len);
+	if (!msg.oom)
+		(void)send(fd->connect_fd, msg.data, msg.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(fd->connect_fd, SHUT_RDWR);
+	buf_free(&msg);
+	buf_free(&out.body);
+	log_write(LOG_INFO, "request", "request_id", request_id, "route", "(too many query parameters)", "status",
+		  "400", "outcome", "refused before parsing", NULL);
+	return NULL;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -433,10 +475,10 @@ struct server *server_start(struct app *app, const char *host, int port, int thr
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first: MHD logs while parsing the options */
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, conn_deadline_notify, s->deadline,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)15,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE,
-		(unsigned)1, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
 	if (!s->daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%d (in use or not permitted)", host, port);
 		conn_deadline_stop(s->deadline);

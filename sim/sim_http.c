@@ -241,7 +241,7 @@ struct sim_http *sim_http_start(struct sim_app *app, const char *host, int port,
 		MHD_OPTION_EXTERNAL_LOGGER, sim_http_mhd_log, h, MHD_OPTION_SOCK_ADDR,
 		ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+		(size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, sim_http_completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%d", host, port);

@@ -9,11 +9,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 
 import pytest
 import requests
 
-from conftest import ROOT, assert_problem, bearer, mint, raw_request, valid_case, wait_until
+from conftest import BIN, ROOT, assert_problem, bearer, mint, raw_request, valid_case, wait_until
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 BODY_MAX = 65536
@@ -366,3 +367,31 @@ def test_sigterm_finishes_request_in_flight(fresh_service):
         sock.close()
     assert s.proc.wait(timeout=15) == 0
     s.stop()
+
+
+def test_a_second_instance_on_the_same_port_is_refused(fresh_service, tmp_path):
+    # No SO_REUSEPORT: two services on one port would split the traffic
+    # between two databases without a word.
+    s = fresh_service.start()
+    env = {**s.env(), "INKASSO_DB": str(tmp_path / "other.db")}
+    second = subprocess.run([BIN, "serve"], env=env, capture_output=True, text=True, timeout=30)
+    assert second.returncode != 0
+    assert "cannot listen" in second.stderr + second.stdout
+    assert requests.get(s.url + "/healthz", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("n", [33, 600, 1500])
+def test_too_many_query_parameters_is_400_at_once(service, n):
+    # 33: refused by dispatch; 600 and 5000 would exhaust libmicrohttpd's
+    # connection memory while it parses them, so they are refused from the
+    # raw request line (server/request.c on_uri). Either way the same problem.
+    query = "&".join(f"p{i}=1" for i in range(n))
+    t0 = time.monotonic()
+    status, headers, body = raw_request(service.port, f"GET /v1/collection-cases?{query} HTTP/1.1\r\n"
+                                        f"Host: t\r\nAuthorization: Bearer {mint('t_q')}\r\n\r\n".encode(), timeout=10)
+    assert status == 400
+    assert headers["Content-Type"].startswith("application/problem+json")
+    assert headers["X-Request-Id"]
+    p = json.loads(body)
+    assert p["code"] == "invalid_parameter" and "query" in json.dumps(p), p
+    assert time.monotonic() - t0 < 5, "answered at once, not at the idle timeout"

@@ -74,14 +74,8 @@ def oversized_rows(limits_service):
     return {r["name"]: r for r in rows}
 
 
-KNOWN_UNANSWERED = "1000 query parameters (4 KB)"
-
-
 @pytest.mark.parametrize("name", [n for n, _, _, _ in resource_limits.oversized_cases("x")])
 def test_oversized_request_is_refused_and_documented(oversized_rows, name):
-    if name == KNOWN_UNANSWERED:
-        pytest.xfail("libmicrohttpd runs out of its 32 KiB connection memory on ~500+ query arguments and "
-                     "answers nothing (the connection closes at the 15 s idle timeout): server/request.c")
     r = oversized_rows[name]
     assert r["refused"], r
     assert r["documented"], r
