@@ -17,6 +17,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -31,24 +32,9 @@ SIM_STILL = ("--assign-delay", "0.2", "--advance-seconds", "0.1", "--reminder-se
              "--collection-seconds", "3600", "--settle-seconds", "3600")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url, proc=None, timeout=30.0):
-    import requests
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before answering {url}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
+# The same loopback helpers as the HTTP tests (tests/http/conftest.py).
+sys.path.insert(0, os.path.join(ROOT, "tests", "http"))
+from conftest import free_port, wait_http  # noqa: E402,F401
 
 
 class LogDir:
