@@ -275,6 +275,8 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 		pause_set(rc->pauses, tenant, mono_ms() + (int64_t)t.retry_after_s * 1000, resume_after);
 	if (!t.failed)
 		metrics_sync_ok(tenant, (int64_t)time(NULL));
+	else /* /metrics shows only the oldest good sync; this line says whose is late */
+		log_write(LOG_WARN, "sync: round incomplete", "tenant", tenant, NULL);
 	return 0;
 }
 

@@ -144,11 +144,25 @@ void metrics_render_forwarder(struct buf *b)
 		      "inkasso_forwarder_failed_total %llu\n",
 		   (unsigned long long)atomic_load(&forwarder_retries),
 		   (unsigned long long)atomic_load(&forwarder_gave_up));
-	buf_puts(b, "# HELP inkasso_agency_last_sync_timestamp_seconds Last agency sync without errors, per tenant.\n"
-		    "# TYPE inkasso_agency_last_sync_timestamp_seconds gauge\n");
+	/* No tenant label: /metrics is public (DESIGN.md), and a label would
+	 * list every tenant to anyone who can reach the port. The oldest of the
+	 * tenants' last good syncs is what an alert needs ("some tenant has not
+	 * synced for an hour"); which one is in the sync's log lines. */
+	int n = 0;
+	long long oldest = 0;
 	pthread_mutex_lock(&agency_lock);
-	for (int i = 0; i < SYNC_TENANTS && syncs[i].tenant[0]; i++)
-		buf_printf(b, "inkasso_agency_last_sync_timestamp_seconds{tenant=\"%s\"} %lld\n", syncs[i].tenant,
-			   (long long)syncs[i].epoch);
+	for (int i = 0; i < SYNC_TENANTS && syncs[i].tenant[0]; i++, n++)
+		if (n == 0 || syncs[i].epoch < oldest)
+			oldest = (long long)syncs[i].epoch;
 	pthread_mutex_unlock(&agency_lock);
+	buf_printf(b, "# HELP inkasso_agency_synced_tenants Tenants with at least one agency sync without errors.\n"
+		      "# TYPE inkasso_agency_synced_tenants gauge\n"
+		      "inkasso_agency_synced_tenants %d\n",
+		   n);
+	if (n > 0)
+		buf_printf(b, "# HELP inkasso_agency_oldest_sync_timestamp_seconds The oldest of the tenants' last "
+			      "agency syncs without errors.\n"
+			      "# TYPE inkasso_agency_oldest_sync_timestamp_seconds gauge\n"
+			      "inkasso_agency_oldest_sync_timestamp_seconds %lld\n",
+			   oldest);
 }
