@@ -103,7 +103,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -o $@
 
-# Issue 5's proofs at full size (tests/proof/*.py), about 12 minutes; prints
+# Issue 5's proofs at full size (tests/proof/*.py), about 6 minutes; prints
 # every figure and fails when a target is missed. Not part of `make test`,
 # which runs their short versions (tests/http/test_proof_*.py).
 proof: deps

