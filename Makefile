@@ -54,7 +54,7 @@ $(BINDIR)/inkasso-faultvfs: $(BUILD)/server/main.o $(BUILD)/tests/fault/faultvfs
 # The unit test includes the shim's source.
 $(BUILD)/tests/test_store_faults: tests/fault/faultvfs.c tests/fault/faultvfs.h
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/store_testkit.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcriterion -o $@
 

@@ -41,6 +41,18 @@ def wait_http(url, proc=None, timeout=20.0):
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=20):
+    """Sends sig to a process we started (if still running), waits up to
+    timeout, then SIGKILLs it; returns its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 class Service:
     """One inkasso process; restartable on the same database."""
 
@@ -80,13 +92,7 @@ class Service:
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = stop_process(self.proc, sig, timeout)
         self.proc = None
         self.log.close()
         return rc
@@ -410,13 +416,7 @@ class Sim:
     def stop(self, timeout=20):
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = stop_process(self.proc, signal.SIGTERM, timeout)
         self.proc = None
         self.log.close()
         self.http.close()

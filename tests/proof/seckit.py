@@ -34,7 +34,7 @@ SIM_STILL = ("--assign-delay", "0.2", "--advance-seconds", "0.1", "--reminder-se
 
 # The same loopback helpers as the HTTP tests (tests/http/conftest.py).
 sys.path.insert(0, os.path.join(ROOT, "tests", "http"))
-from conftest import free_port, wait_http  # noqa: E402,F401
+from conftest import fnr, free_port, stop_process, wait_http  # noqa: E402,F401
 
 
 class LogDir:
@@ -98,13 +98,7 @@ class Proc:
         """SIGTERM, then SIGKILL after timeout; returns the exit code."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = stop_process(self.proc, signal.SIGTERM, timeout)
         self._log.close()
         return rc
 
@@ -286,22 +280,6 @@ def healthz_ok(port, timeout=5):
 
 def today():
     return dt.datetime.now(dt.timezone.utc).date()
-
-
-def fnr(born, individual=123):
-    """A valid Norwegian fødselsnummer for a birth date (mod-11 control digits)."""
-    for ind in range(individual, individual + 50):
-        d = [int(c) for c in born.strftime("%d%m%y") + f"{ind % 1000:03d}"]
-        k1 = 11 - sum(w * x for w, x in zip((3, 7, 6, 1, 8, 9, 4, 5, 2), d)) % 11
-        k1 = 0 if k1 == 11 else k1
-        if k1 == 10:
-            continue
-        k2 = 11 - sum(w * x for w, x in zip((5, 4, 3, 2, 7, 6, 5, 4, 3, 2), d + [k1])) % 11
-        k2 = 0 if k2 == 11 else k2
-        if k2 == 10:
-            continue
-        return "".join(map(str, d + [k1, k2]))
-    raise AssertionError("no valid fødselsnummer found")
 
 
 def case_body(number=None, name="Kari Nordmann", national_id=None, dob="1985-04-12", email="kari@example.no",

@@ -13,6 +13,7 @@
 
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "tests/unit/store_testkit.h"
 
 static char dir[256];
 static char dbpath[300];
@@ -20,10 +21,7 @@ static struct store *s;
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/inkasso-store-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(dbpath, sizeof dbpath, "%s/test.db", dir);
+	testdb_make(dir, sizeof dir, dbpath, sizeof dbpath, "inkasso-store");
 	char err[256] = "";
 	s = store_open(dbpath, 4, err, sizeof err);
 	cr_assert_not_null(s, "store_open: %s", err);
@@ -33,13 +31,7 @@ static void teardown(void)
 {
 	store_close(s);
 	s = NULL;
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-		char p[320];
-		snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	testdb_remove(dir, dbpath);
 }
 
 /* ---- helpers ---- */
@@ -1202,19 +1194,7 @@ static void run_as_one_batch(struct tcase *t, struct store_create_job *jobs, int
 	atomic_store(&jobs_done, 0);
 	for (int i = 0; i < n; i++)
 		jobs[i] = (struct store_create_job){.in = &t[i].n, .out = &t[i].res, .done = count_done};
-	pthread_mutex_lock(&s->write_lock);
-	store_case_create_async(s, &jobs[0]);
-	for (int spins = 0; spins < 2000; spins++) { /* until the committer took jobs[0] */
-		pthread_mutex_lock(&s->queue_lock);
-		bool taken = s->queue_head == NULL;
-		pthread_mutex_unlock(&s->queue_lock);
-		if (taken)
-			break;
-		usleep(1000);
-	}
-	for (int i = 1; i < n; i++)
-		store_case_create_async(s, &jobs[i]);
-	pthread_mutex_unlock(&s->write_lock);
+	queue_as_next_batch(s, jobs, n);
 	for (int spins = 0; atomic_load(&jobs_done) < n && spins < 10000; spins++)
 		usleep(1000);
 	cr_assert_eq(atomic_load(&jobs_done), n, "every job was answered");

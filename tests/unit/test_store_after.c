@@ -13,6 +13,7 @@
 #include "server/ids.h"
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "tests/unit/store_testkit.h"
 
 #define NOW "2026-02-20T10:00:00.000Z"
 #define LATER "2026-02-21T10:00:00.000Z"
@@ -32,10 +33,7 @@ static struct store *open_store(int readers)
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/inkasso-after-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(dbpath, sizeof dbpath, "%s/test.db", dir);
+	testdb_make(dir, sizeof dir, dbpath, sizeof dbpath, "inkasso-after");
 	s = open_store(4);
 }
 
@@ -43,13 +41,7 @@ static void teardown(void)
 {
 	store_close(s);
 	s = NULL;
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-		char p[320];
-		snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	testdb_remove(dir, dbpath);
 }
 
 TestSuite(payments, .init = setup, .fini = teardown);

@@ -17,6 +17,7 @@
 
 #include "store/store.h"
 #include "store/store_internal.h" /* the write lock, to shape a batch */
+#include "tests/unit/store_testkit.h"
 
 #define FAULTVFS_NO_CONSTRUCTOR
 #include "tests/fault/faultvfs.c"
@@ -43,14 +44,8 @@ static void teardown(void)
 	faultvfs_disarm();
 	store_close(s);
 	s = NULL;
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-		char p[320];
-		snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-		unlink(p);
-	}
 	unlink(logpath);
-	rmdir(dir);
+	testdb_remove(dir, dbpath);
 }
 
 /* ---- cases ---- */
@@ -323,10 +318,7 @@ static void sweep(enum faultvfs_kind kind, bool persistent, bool checkpoint_each
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/inkasso-faults-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(dbpath, sizeof dbpath, "%s/test.db", dir);
+	testdb_make(dir, sizeof dir, dbpath, sizeof dbpath, "inkasso-faults");
 	snprintf(logpath, sizeof logpath, "%s/stderr.txt", dir);
 }
 
@@ -472,19 +464,7 @@ Test(faults, failed_group_commit_fails_every_create_it_held)
 	}
 	/* With the write lock held here, the committer takes jobs[0] and waits
 	 * while the others queue up behind it: they form the next batch. */
-	pthread_mutex_lock(&s->write_lock);
-	store_case_create_async(s, &group_jobs[0]);
-	for (int spins = 0; spins < 5000; spins++) {
-		pthread_mutex_lock(&s->queue_lock);
-		bool taken = s->queue_head == NULL;
-		pthread_mutex_unlock(&s->queue_lock);
-		if (taken)
-			break;
-		usleep(1000);
-	}
-	for (int i = 1; i < GROUP; i++)
-		store_case_create_async(s, &group_jobs[i]);
-	pthread_mutex_unlock(&s->write_lock);
+	queue_as_next_batch(s, group_jobs, GROUP);
 	pthread_mutex_lock(&group_lock);
 	while (group_done < GROUP)
 		pthread_cond_wait(&group_cond, &group_lock);
