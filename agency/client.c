@@ -8,11 +8,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "handlers/dates.h"
-#include "handlers/money.h"
-#include "server/buf.h"
-#include "server/log.h"
-#include "server/metrics.h"
+#include "lib/dates.h"
+#include "lib/money.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
 
 /* Connecting gets at most this much of the call's timeout: an agency that
  * does not accept a connection in 5 s is down, not slow. */

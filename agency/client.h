@@ -54,6 +54,14 @@ struct agency_result {
 
 struct agency_client;
 
+/* Where and how the agency is reached: what the forwarder, the sync and the
+ * key check each need to make their own clients. base_url is borrowed. */
+struct agency_options {
+	const char *base_url; /* checked as agency_base_url_ok */
+	int timeout_ms;       /* total per call, 1..600000 */
+	bool allow_http;      /* plain http to a non-loopback agency */
+};
+
 /* Checks a base URL: https://host[:port][/path], or http:// when allow_http
  * or the host is loopback (127.0.0.0/8, localhost, [::1]); no user info,
  * query or fragment; at most AGENCY_URL_MAX bytes. False with a reason in

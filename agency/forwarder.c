@@ -11,17 +11,17 @@
 #include "agency/backoff.h"
 #include "agency/client.h"
 #include "agency/mapping.h"
-#include "handlers/dates.h"
-#include "server/ids.h"
-#include "server/log.h"
-#include "server/metrics.h"
+#include "lib/dates.h"
+#include "lib/ids.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
 
 #define FORWARDER_MAX_WORKERS 8
 #define IDLE_POLL_MS 100 /* how long a worker naps when nothing is due */
 
 struct forwarder {
 	struct store *st;
-	const struct config *cfg;
+	struct forwarder_options opt;
 	atomic_bool stop;
 	int nworkers;
 	pthread_t threads[FORWARDER_MAX_WORKERS];
@@ -45,30 +45,6 @@ static void nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* What a delivery needs of the case, copied out of the store's callback. */
-struct case_view {
-	char invoice_number[80];
-	char agency_case_id[80];
-	char currency[4];
-	char status[16];
-	char *invoice_body; /* create only: the agency's invoice body, malloc'd */
-	char err[160];
-	const struct agency_settings *settings;
-	bool want_body;
-};
-
-static int copy_case(void *ctx, const struct case_row *c, const char *national_id)
-{
-	struct case_view *v = ctx;
-	snprintf(v->invoice_number, sizeof v->invoice_number, "%s", c->invoice_number);
-	snprintf(v->agency_case_id, sizeof v->agency_case_id, "%s", c->agency_case_id ? c->agency_case_id : "");
-	snprintf(v->currency, sizeof v->currency, "%s", c->currency ? c->currency : "");
-	snprintf(v->status, sizeof v->status, "%s", c->status);
-	if (v->want_body)
-		v->invoice_body = agency_invoice_body(c, national_id, v->settings, v->err, sizeof v->err);
-	return 0;
-}
-
 /* The outcome of one attempt, for the bookkeeping in finish(). */
 enum attempt {
 	ATTEMPT_DELIVERED,
@@ -79,22 +55,21 @@ enum attempt {
 
 /* Sends a case's invoice, looking it up first when an earlier send's outcome
  * is unknown. */
-static enum attempt deliver_create(struct forwarder *f, struct agency_client *ac, const struct outbox_item *it,
-				   const struct agency_settings *s, struct agency_result *res, bool *lookup_next)
+static enum attempt deliver_create(struct agency_client *ac, const struct outbox_item *it, const struct delivery *d,
+				   struct agency_result *res, bool *lookup_next)
 {
-	struct case_view v = {.settings = s, .want_body = true};
-	enum store_result r = store_case_for_agency(f->st, it->tenant, it->case_id, copy_case, &v);
-	enum attempt a = ATTEMPT_RETRY;
+	const struct agency_settings *s = &d->settings;
+	char err[160];
 	*lookup_next = it->lookup_first;
-	if (r != STORE_OK || !v.invoice_body) {
-		snprintf(res->message, sizeof res->message, "cannot build the invoice: %s",
-			 r == STORE_OK ? v.err : "case not readable");
-		a = r == STORE_OK ? ATTEMPT_REJECTED : ATTEMPT_RETRY;
-		goto out;
+	char *body = agency_invoice_body(&d->c, d->national_id, s, err, sizeof err);
+	if (!body) {
+		snprintf(res->message, sizeof res->message, "cannot build the invoice: %s", err);
+		return ATTEMPT_REJECTED;
 	}
+	enum attempt a = ATTEMPT_RETRY;
 	if (it->lookup_first) {
-		struct agency_distribution d;
-		enum agency_outcome o = agency_distribution(ac, s->api_key, v.invoice_number, &d, res);
+		struct agency_distribution dist;
+		enum agency_outcome o = agency_distribution(ac, s->api_key, d->c.invoice_number, &dist, res);
 		if (o == AGENCY_OK) {
 			a = ATTEMPT_DELIVERED; /* the earlier send arrived: never send twice */
 			goto out;
@@ -104,7 +79,7 @@ static enum attempt deliver_create(struct forwarder *f, struct agency_client *ac
 		*lookup_next = false;
 	}
 	struct agency_created created;
-	switch (agency_invoice_create(ac, s->api_key, v.invoice_body, &created, res)) {
+	switch (agency_invoice_create(ac, s->api_key, body, &created, res)) {
 	case AGENCY_OK:
 	case AGENCY_CONFLICT: /* received before: delivered */
 		a = ATTEMPT_DELIVERED;
@@ -123,52 +98,8 @@ static enum attempt deliver_create(struct forwarder *f, struct agency_client *ac
 		break;
 	}
 out:
-	free(v.invoice_body);
+	free(body);
 	return a;
-}
-
-struct action_view {
-	char type[16];
-	char comment[320];
-	bool has_comment;
-};
-
-static int copy_action(void *ctx, const struct action_row *a)
-{
-	struct action_view *v = ctx;
-	snprintf(v->type, sizeof v->type, "%s", a->type);
-	v->has_comment = a->comment != NULL;
-	snprintf(v->comment, sizeof v->comment, "%s", a->comment ? a->comment : "");
-	return 0;
-}
-
-struct payment_view {
-	char kind[16];
-	int64_t amount;
-	char paid_on[11];
-	char reference[128];
-	bool has_reference;
-};
-
-static int copy_payment(void *ctx, const struct payment_row *p)
-{
-	struct payment_view *v = ctx;
-	snprintf(v->kind, sizeof v->kind, "%s", p->kind);
-	v->amount = p->amount;
-	snprintf(v->paid_on, sizeof v->paid_on, "%s", p->paid_on);
-	v->has_reference = p->reference != NULL;
-	snprintf(v->reference, sizeof v->reference, "%s", p->reference ? p->reference : "");
-	return 0;
-}
-
-static const char *action_code(const char *type)
-{
-	static const char *const map[][2] = {{"comment", "COMMENT"}, {"withdraw", "WITHDRAW"}, {"pause", "PAUSE"},
-					     {"resume", "RESUME"},   {"dispute", "OBJECTION"}};
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (!strcmp(type, map[i][0]))
-			return map[i][1];
-	return NULL;
 }
 
 struct marker_search {
@@ -189,77 +120,73 @@ enum lookup { LOOKUP_FOUND, LOOKUP_ABSENT, LOOKUP_CANNOT_TELL };
 /* After a DIRECTPAYMENT of unknown outcome: did the agency book it? Looks
  * for our marker on the agency case's events. Cannot tell before the agency
  * assigned a case id, or without an answer. */
-static enum lookup payment_seen(struct agency_client *ac, const struct agency_settings *s,
-				const struct case_view *v, const char *marker, struct agency_result *res)
+static enum lookup payment_seen(struct agency_client *ac, const struct delivery *d, const char *marker,
+				struct agency_result *res)
 {
-	if (!v->agency_case_id[0]) {
+	if (!d->c.agency_case_id || !d->c.agency_case_id[0]) {
 		snprintf(res->message, sizeof res->message, "waiting for the agency case id to look the payment up");
 		return LOOKUP_CANNOT_TELL;
 	}
 	struct agency_case c;
 	struct marker_search m = {marker, false};
-	if (agency_case(ac, s->api_key, v->agency_case_id, v->currency, &c, find_marker, &m, res) != AGENCY_OK)
+	if (agency_case(ac, d->settings.api_key, d->c.agency_case_id, d->c.currency, &c, find_marker, &m, res) !=
+	    AGENCY_OK)
 		return LOOKUP_CANNOT_TELL;
 	return m.found ? LOOKUP_FOUND : LOOKUP_ABSENT;
+}
+
+/* The body of a direct payment's DIRECTPAYMENT; NULL (res filled) when it
+ * must wait: the lookup after an unknown outcome found it (*found) or could
+ * not tell yet. */
+static char *payment_body(struct agency_client *ac, const struct outbox_item *it, const struct delivery *d,
+			  struct agency_result *res, bool *lookup_next, bool *found)
+{
+	struct agency_payment_data pd = {
+		.amount = d->payment.amount,
+		.currency = d->c.currency,
+		.payment_date = d->payment.paid_on,
+		.reference = d->payment.reference,
+		.method = agency_payment_method(d->payment.kind),
+	};
+	/* Our payment id rides in the comment, which the agency keeps on the
+	 * case's event: after a lost answer it is how the payment is found
+	 * again instead of being booked twice. */
+	char marker[STORE_ID_MAX + 16];
+	snprintf(marker, sizeof marker, "inkasso %s", it->ref_id);
+	if (it->lookup_first) {
+		enum lookup l = payment_seen(ac, d, marker, res);
+		*found = l == LOOKUP_FOUND;
+		if (l != LOOKUP_ABSENT)
+			return NULL; /* found, or cannot tell: *lookup_next stays true */
+	}
+	*lookup_next = false;
+	return agency_action_body("DIRECTPAYMENT", marker, d->c.invoice_number, d->c.agency_case_id, &pd);
 }
 
 /* Sends an action or a direct payment as an agency action. A direct payment
  * of unknown outcome is looked up on the agency case before it is sent again
  * (money must not be booked twice). Other actions are sent again: comments
  * may repeat, and pause, resume, withdraw and objection are idempotent. */
-static enum attempt deliver_action(struct forwarder *f, struct agency_client *ac, const struct outbox_item *it,
-				   const struct agency_settings *s, struct agency_result *res, bool *lookup_next)
+static enum attempt deliver_action(struct agency_client *ac, const struct outbox_item *it, const struct delivery *d,
+				   struct agency_result *res, bool *lookup_next)
 {
-	struct case_view v = {.settings = s};
-	if (store_case_for_agency(f->st, it->tenant, it->case_id, copy_case, &v) != STORE_OK) {
-		snprintf(res->message, sizeof res->message, "case not readable");
-		return ATTEMPT_RETRY;
-	}
-	char *body = NULL;
-	if (!strcmp(it->kind, "payment")) {
-		struct payment_view p;
-		memset(&p, 0, sizeof p);
-		if (store_payment_get(f->st, it->ref_id, copy_payment, &p) != STORE_OK) {
-			snprintf(res->message, sizeof res->message, "payment not readable");
-			return ATTEMPT_RETRY;
-		}
-		struct agency_payment_data d = {
-			.amount = p.amount,
-			.currency = v.currency,
-			.payment_date = p.paid_on,
-			.reference = p.has_reference ? p.reference : NULL,
-			.method = strcmp(p.kind, "credit_note") ? "PAYMENT" : "CREDIT_NOTE",
-		};
-		/* Our payment id rides in the comment, which the agency keeps on
-		 * the case's event: after a lost answer it is how the payment is
-		 * found again instead of being booked twice. */
-		char marker[STORE_ID_MAX + 16];
-		snprintf(marker, sizeof marker, "inkasso %s", it->ref_id);
-		if (it->lookup_first) {
-			enum lookup l = payment_seen(ac, s, &v, marker, res);
-			if (l == LOOKUP_FOUND)
-				return ATTEMPT_DELIVERED;
-			if (l == LOOKUP_CANNOT_TELL)
-				return ATTEMPT_RETRY; /* *lookup_next stays true */
-		}
-		*lookup_next = false;
-		body = agency_action_body("DIRECTPAYMENT", marker, v.invoice_number, v.agency_case_id, &d);
+	bool is_payment = it->kind == OUTBOX_PAYMENT;
+	char *body;
+	if (is_payment) {
+		bool found = false;
+		body = payment_body(ac, it, d, res, lookup_next, &found);
+		if (!body && (found || *lookup_next))
+			return found ? ATTEMPT_DELIVERED : ATTEMPT_RETRY;
 	} else {
-		struct action_view a;
-		memset(&a, 0, sizeof a);
-		if (store_action_get(f->st, it->ref_id, copy_action, &a) != STORE_OK || !action_code(a.type)) {
-			snprintf(res->message, sizeof res->message, "action not readable");
-			return ATTEMPT_RETRY;
-		}
-		body = agency_action_body(action_code(a.type), a.has_comment ? a.comment : NULL, v.invoice_number,
-					  v.agency_case_id, NULL);
+		body = agency_action_body(agency_action_code(d->action.type), d->action.comment, d->c.invoice_number,
+					  d->c.agency_case_id, NULL);
 	}
 	if (!body) {
 		snprintf(res->message, sizeof res->message, "cannot build the action body");
 		return ATTEMPT_REJECTED;
 	}
 	struct agency_action_answer ans;
-	enum agency_outcome o = agency_action(ac, s->api_key, body, &ans, res);
+	enum agency_outcome o = agency_action(ac, d->settings.api_key, body, &ans, res);
 	free(body);
 	switch (o) {
 	case AGENCY_OK:
@@ -273,7 +200,7 @@ static enum attempt deliver_action(struct forwarder *f, struct agency_client *ac
 	case AGENCY_RETRY:
 		break;
 	case AGENCY_UNKNOWN:
-		*lookup_next = !strcmp(it->kind, "payment");
+		*lookup_next = is_payment;
 		return ATTEMPT_UNKNOWN;
 	}
 	return ATTEMPT_RETRY;
@@ -284,9 +211,9 @@ static enum attempt deliver_action(struct forwarder *f, struct agency_client *ac
 static void finish(struct forwarder *f, const struct outbox_item *it, enum attempt a, bool lookup_next,
 		   const struct agency_result *res)
 {
-	const bool is_create = !strcmp(it->kind, "create");
+	const bool is_create = it->kind == OUTBOX_CREATE;
 	const char *msg = res->message[0] ? res->message : "no answer";
-	const bool gave_up = a != ATTEMPT_DELIVERED && (a == ATTEMPT_REJECTED || it->attempts >= f->cfg->max_attempts);
+	const bool gave_up = a != ATTEMPT_DELIVERED && (a == ATTEMPT_REJECTED || it->attempts >= f->opt.max_attempts);
 	if (a == ATTEMPT_DELIVERED || gave_up) {
 		struct outbox_end end = {.id = it->id,
 					 .failed = gave_up,
@@ -316,21 +243,21 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 			/* Nothing was written: the row is still sending. Look again
 			 * later rather than leave it for the next start. */
 			log_write(LOG_ERROR, "forwarder: could not record the outcome", "case_id", it->case_id, "kind",
-				  it->kind, NULL);
-			store_outbox_retry(f->st, it->id, now_ms() + f->cfg->retry_base_ms, true,
+				  outbox_kind_name(it->kind), NULL);
+			store_outbox_retry(f->st, it->id, now_ms() + f->opt.retry_base_ms, true,
 					   "the outcome could not be recorded");
 			return;
 		}
 		if (gave_up) {
 			metrics_forwarder_gave_up();
 			log_write(LOG_WARN, a == ATTEMPT_REJECTED ? "forwarder: agency refused" : "forwarder: gave up",
-				  "case_id", it->case_id, "kind", it->kind, NULL);
+				  "case_id", it->case_id, "kind", outbox_kind_name(it->kind), NULL);
 		}
 		return;
 	}
 	uint64_t r = 0;
 	ids_random(&r, sizeof r);
-	int64_t delay = backoff_delay_ms(it->attempts, f->cfg->retry_base_ms, f->cfg->retry_cap_ms,
+	int64_t delay = backoff_delay_ms(it->attempts, f->opt.retry_base_ms, f->opt.retry_cap_ms,
 					 res->retry_after_s, r);
 	store_outbox_retry(f->st, it->id, now_ms() + delay, lookup_next, msg);
 	metrics_forwarder_retry();
@@ -339,17 +266,22 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 static void deliver(struct forwarder *f, struct agency_client *ac, const struct outbox_item *it)
 {
 	struct agency_result res = {.retry_after_s = -1};
-	struct agency_settings s;
-	enum attempt a;
+	struct delivery d;
+	const char *missing = NULL;
+	enum attempt a = ATTEMPT_RETRY;
 	bool lookup_next = it->lookup_first;
-	if (store_settings_get(f->st, it->tenant, &s) != STORE_OK || !s.api_key_set) {
+	/* Everything the send needs, read at once; no read is held while the
+	 * agency answers. */
+	enum store_result r = store_delivery_load(f->st, it, &d, &missing);
+	if (r != STORE_OK)
+		snprintf(res.message, sizeof res.message, "%s not readable", missing ? missing : "the delivery");
+	else if (!d.has_settings || !d.settings.api_key_set)
 		snprintf(res.message, sizeof res.message, "the tenant has no agency api key");
-		a = ATTEMPT_RETRY;
-	} else if (!strcmp(it->kind, "create")) {
-		a = deliver_create(f, ac, it, &s, &res, &lookup_next);
-	} else {
-		a = deliver_action(f, ac, it, &s, &res, &lookup_next);
-	}
+	else if (it->kind == OUTBOX_CREATE)
+		a = deliver_create(ac, it, &d, &res, &lookup_next);
+	else
+		a = deliver_action(ac, it, &d, &res, &lookup_next);
+	store_delivery_free(&d);
 	finish(f, it, a, lookup_next, &res);
 }
 
@@ -369,9 +301,10 @@ static void *worker(void *p)
 	return NULL;
 }
 
-struct forwarder *forwarder_start(struct store *st, const struct config *cfg, int workers, char *err,
+struct forwarder *forwarder_start(struct store *st, const struct forwarder_options *opt, char *err,
 				  size_t errlen)
 {
+	int workers = opt->workers;
 	if (workers < 1)
 		workers = 1;
 	if (workers > FORWARDER_MAX_WORKERS)
@@ -382,10 +315,10 @@ struct forwarder *forwarder_start(struct store *st, const struct config *cfg, in
 		return NULL;
 	}
 	f->st = st;
-	f->cfg = cfg;
+	f->opt = *opt;
 	for (int i = 0; i < workers; i++) {
-		f->clients[i] = agency_client_new(cfg->agency_url, cfg->agency_timeout_ms, cfg->agency_allow_http, err,
-						  errlen);
+		f->clients[i] = agency_client_new(opt->agency.base_url, opt->agency.timeout_ms,
+						  opt->agency.allow_http, err, errlen);
 		if (!f->clients[i])
 			goto fail;
 	}

@@ -8,15 +8,24 @@
 #define INKASSO_AGENCY_FORWARDER_H
 #include <stddef.h>
 
-#include "server/config.h"
+#include "agency/client.h"
 #include "store/store.h"
 
 struct forwarder;
 
+/* How the forwarder reaches the agency and how hard it tries. */
+struct forwarder_options {
+	struct agency_options agency;
+	int workers;       /* threads, 1..8 (per-case order holds with any number) */
+	int max_attempts;  /* attempts before a delivery is failed */
+	int retry_base_ms; /* backoff with full jitter: base and cap */
+	int retry_cap_ms;
+};
+
 /* Requeues rows left "sending" by a previous process (outcome unknown), then
- * starts workers threads. cfg and st are borrowed and must outlive it.
- * NULL with a reason in err when the agency URL is unusable. */
-struct forwarder *forwarder_start(struct store *st, const struct config *cfg, int workers, char *err,
+ * starts the worker threads. opt (copied; its strings borrowed) and st must
+ * outlive it. NULL with a reason in err when the agency URL is unusable. */
+struct forwarder *forwarder_start(struct store *st, const struct forwarder_options *opt, char *err,
 				  size_t errlen);
 /* Asks the workers to stop, waits for the call in progress (bounded by the
  * agency timeout) and frees everything. NULL-safe. */

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/dates.h"
-#include "handlers/money.h"
-#include "server/buf.h"
-#include "server/jsonw.h"
+#include "lib/dates.h"
+#include "lib/money.h"
+#include "lib/buf.h"
+#include "lib/jsonw.h"
 
 /* The stored objects of a case, parsed once per body. */
 struct mapping {
@@ -71,6 +71,20 @@ static bool put_amount(struct buf *b, bool first, const char *key, int64_t minor
 	jw_key(b, first, key);
 	buf_puts(b, num);
 	return true;
+}
+
+const char *agency_action_code(enum action_type type)
+{
+	static const char *const codes[ACTION__COUNT] = {
+		[ACTION_COMMENT] = "COMMENT", [ACTION_WITHDRAW] = "WITHDRAW", [ACTION_PAUSE] = "PAUSE",
+		[ACTION_RESUME] = "RESUME",   [ACTION_DISPUTE] = "OBJECTION",
+	};
+	return (int)type >= 0 && type < ACTION__COUNT ? codes[type] : NULL;
+}
+
+const char *agency_payment_method(enum payment_kind kind)
+{
+	return kind == PAYMENT_CREDIT_NOTE ? "CREDIT_NOTE" : "PAYMENT";
 }
 
 /* Our service names to the agency's. */

@@ -30,6 +30,12 @@ struct agency_payment_data {
 char *agency_invoice_body(const struct case_row *c, const char *national_id,
 			  const struct agency_settings *s, char *err, size_t errlen);
 
+/* The agency's action code of an action type: COMMENT, WITHDRAW, PAUSE,
+ * RESUME, OBJECTION (a dispute); NULL for an out-of-range value. */
+const char *agency_action_code(enum action_type type);
+/* The paymentMethod of a DIRECTPAYMENT: PAYMENT or CREDIT_NOTE. */
+const char *agency_payment_method(enum payment_kind kind);
+
 /* The body of POST /api/v1/partner/invoice/action with one action: code is
  * DIRECTPAYMENT, COMMENT, WITHDRAW, PAUSE, RESUME or OBJECTION; comment may
  * be NULL (sent as ""); invoice_number is required; case_id may be NULL or

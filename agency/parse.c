@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/dates.h"
-#include "handlers/money.h"
-#include "server/utf8.h"
+#include "lib/dates.h"
+#include "lib/money.h"
+#include "lib/utf8.h"
 
 /* Writes "path.key: what" into err and returns false, so that every check
  * reads `return fail(...)`. Reasons name fields, never values: the caller

@@ -9,9 +9,9 @@
 
 #include "agency/client.h"
 #include "agency/status_map.h"
-#include "handlers/dates.h"
-#include "server/log.h"
-#include "server/metrics.h"
+#include "lib/dates.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
 
 /* Tenants the agency told to wait (a 429 or 503 with Retry-After): the sync
  * makes no call with their key before not_before_ms (CLOCK_MONOTONIC).
@@ -31,7 +31,7 @@ struct sync_pauses {
 
 struct sync {
 	struct store *st;
-	const struct config *cfg;
+	int interval_s;
 	struct agency_client *ac;
 	struct sync_pauses pauses; /* the sync thread's only */
 	pthread_t thread;
@@ -299,7 +299,7 @@ static void *sync_loop(void *p)
 		sync_round_paced(s->st, s->ac, &s->pauses);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += s->cfg->sync_interval;
+		until.tv_sec += s->interval_s;
 		pthread_mutex_lock(&s->lock);
 		while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
 			; /* woken without stop: spurious, keep waiting until the deadline */
@@ -310,7 +310,8 @@ static void *sync_loop(void *p)
 	}
 }
 
-struct sync *sync_start(struct store *st, const struct config *cfg, char *err, size_t errlen)
+struct sync *sync_start(struct store *st, const struct agency_options *agency, int interval_s, char *err,
+			size_t errlen)
 {
 	struct sync *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -318,8 +319,8 @@ struct sync *sync_start(struct store *st, const struct config *cfg, char *err, s
 		return NULL;
 	}
 	s->st = st;
-	s->cfg = cfg;
-	s->ac = agency_client_new(cfg->agency_url, cfg->agency_timeout_ms, cfg->agency_allow_http, err, errlen);
+	s->interval_s = interval_s;
+	s->ac = agency_client_new(agency->base_url, agency->timeout_ms, agency->allow_http, err, errlen);
 	if (!s->ac) {
 		free(s);
 		return NULL;

@@ -6,18 +6,19 @@
 #ifndef INKASSO_AGENCY_SYNC_H
 #define INKASSO_AGENCY_SYNC_H
 
-#include "server/config.h"
+#include "agency/client.h"
 #include "store/store.h"
 
 #define SYNC_PAYMENT_WINDOW_DAYS 30     /* payments are re-read this far back */
 #define SYNC_SETTLEMENT_WINDOW_DAYS 60  /* settlements likewise */
 
 struct sync;
-struct agency_client;
 
-/* Starts the sync thread (the first round at once). NULL with a reason in
- * err when the agency URL is unusable. */
-struct sync *sync_start(struct store *st, const struct config *cfg, char *err, size_t errlen);
+/* Starts the sync thread (the first round at once, then one every
+ * interval_s seconds). agency is copied, its strings borrowed. NULL with a
+ * reason in err when the agency URL is unusable. */
+struct sync *sync_start(struct store *st, const struct agency_options *agency, int interval_s, char *err,
+			size_t errlen);
 /* Stops after the call in progress and frees. NULL-safe. */
 void sync_stop(struct sync *s);
 /* One round for every tenant, on the caller's thread (tests, the loop). */

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "handlers/case_validate.h"
-#include "server/ids.h"
+#include "lib/ids.h"
 #include "store/store.h"
 
 #define TENANTS 10
@@ -209,9 +209,9 @@ static atomic_int jobs_left;
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t jobs_cond = PTHREAD_COND_INITIALIZER;
 
-static void job_done(void *ctx)
+static void job_done(void *ctx, enum store_result result)
 {
-	(void)ctx;
+	*(enum store_result *)ctx = result;
 	pthread_mutex_lock(&jobs_lock);
 	atomic_fetch_sub(&jobs_left, 1);
 	pthread_cond_signal(&jobs_cond);
@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 		snprintf(p2, sizeof p2, "%s%s", path, sfx[i]);
 		unlink(p2);
 	}
-	struct store *st = store_open(path, 1, err, sizeof err);
+	struct store *st = store_open(path, &(struct store_options){.readers = 1}, err, sizeof err);
 	if (!st)
 		die("store_open", err);
 	struct agency_settings set = {.api_key_set = true, .min_days_overdue = 14, .reminder_wait_days = 14,
@@ -304,22 +304,21 @@ int main(int argc, char **argv)
 	 * a new round starts when all 64 of the last one were answered. */
 	static struct floor_case fcs[64];
 	static struct case_create_result results[64];
-	static struct store_create_job jobs[64];
+	static enum store_result jobs[64];
 	long long n64 = 0;
 	t0 = now_s();
 	do {
 		atomic_store(&jobs_left, 64);
 		for (int i = 0; i < 64; i++) {
 			floor_case_init(&fcs[i], &p, n + n64 + i);
-			jobs[i] = (struct store_create_job){.in = &fcs[i].cn, .out = &results[i], .done = job_done};
-			store_case_create_async(st, &jobs[i]);
+			store_case_create_async(st, &fcs[i].cn, &results[i], job_done, &jobs[i]);
 		}
 		pthread_mutex_lock(&jobs_lock);
 		while (atomic_load(&jobs_left) > 0)
 			pthread_cond_wait(&jobs_cond, &jobs_lock);
 		pthread_mutex_unlock(&jobs_lock);
 		for (int i = 0; i < 64; i++) {
-			if (jobs[i].result != STORE_OK)
+			if (jobs[i] != STORE_OK)
 				die("store_case_create_async", fcs[i].number);
 			free(results[i].body);
 		}

@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "handlers/case_validate.h"
-#include "handlers/digest.h"
+#include "lib/digest.h"
 #include "handlers/settings_json.h"
 #include "server/problem.h"
 #include "store/store.h"
@@ -666,7 +666,7 @@ int main(int argc, char **argv)
 
 	/* 1. the service's schema, settings and search key, through the store. */
 	remove_db(path);
-	struct store *s = store_open(path, 1, err, sizeof err);
+	struct store *s = store_open(path, &(struct store_options){.readers = 1}, err, sizeof err);
 	if (!s)
 		die("store_open %s: %s", path, err);
 	/* Cases span the two years before yesterday; creates during the run are newer. */
@@ -826,7 +826,7 @@ int main(int argc, char **argv)
 
 	/* 3. the service must accept it: store_open runs its checks (quick_check). */
 	double t1 = now_s();
-	s = store_open(path, 1, err, sizeof err);
+	s = store_open(path, &(struct store_options){.readers = 1}, err, sizeof err);
 	if (!s)
 		die("store_open after generation: %s", err);
 	store_close(s);

@@ -14,7 +14,7 @@
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "server/ids.h"
+#include "lib/ids.h"
 
 #define COMMENT_MAX 300 /* characters, the agency's limit */
 
@@ -46,12 +46,13 @@ static bool action_from_json_or_problem(json_object *body, struct action_input *
 	return ok;
 }
 
-static int register_action(const struct request *req, const struct action_input *in,
+static enum handler_result register_action(const struct request *req, const struct action_input *in,
 			   struct reply *out)
 {
 	struct action_add_result res;
+	enum action_type type = (enum action_type)action_type_parse(in->type);
 	enum store_result r = store_action_add(req->app->store, req->claims->tenant, req->path_id,
-					       in->type, in->comment, req->now, &res);
+					       type, in->comment, req->now, &res);
 	char detail[96];
 	switch (r) {
 	case STORE_OK:
@@ -66,24 +67,24 @@ static int register_action(const struct request *req, const struct action_input 
 		return reply_store_problem(out, r);
 	}
 	struct action_row a = {
-		.id = res.id, .type = in->type, .comment = in->comment, .state = res.state,
+		.id = res.id, .type = type, .comment = in->comment, .state = res.state,
 		.created_at = req->now,
 	};
 	reply_json(out, 202);
 	after_json_action(&out->body, &a);
-	return 202;
+	return HANDLER_ANSWERED;
 }
 
-int handle_actions_post(const struct request *req, struct reply *out)
+enum handler_result handle_actions_post(const struct request *req, struct reply *out)
 {
 	if (!ids_valid("cc_", req->path_id))
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
 	json_object *body = json_body_object_or_problem(req, out);
 	if (!body)
-		return out->status;
+		return HANDLER_ANSWERED;
 	struct action_input in = {0};
 	if (action_from_json_or_problem(body, &in, out))
 		register_action(req, &in, out);
 	json_object_put(body);
-	return out->status;
+	return HANDLER_ANSWERED;
 }

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "handlers/after_json.h"
 
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 
 void after_json_payment(struct buf *b, const struct payment_row *p)
 {
 	buf_putc(b, '{');
 	jw_kstr(b, true, "id", p->id);
-	jw_kstr(b, false, "kind", p->kind);
+	jw_kstr(b, false, "kind", payment_kind_name(p->kind));
 	jw_kint(b, false, "amount", p->amount);
 	jw_kstr(b, false, "paid_on", p->paid_on);
 	jw_kstr(b, false, "reference", p->reference);
@@ -20,7 +20,7 @@ void after_json_action(struct buf *b, const struct action_row *a)
 {
 	buf_putc(b, '{');
 	jw_kstr(b, true, "id", a->id);
-	jw_kstr(b, false, "type", a->type);
+	jw_kstr(b, false, "type", action_type_name(a->type));
 	jw_kstr(b, false, "comment", a->comment);
 	jw_kstr(b, false, "created_at", a->created_at);
 	jw_kstr(b, false, "state", a->state);

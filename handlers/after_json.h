@@ -5,7 +5,7 @@
 #ifndef INKASSO_AFTER_JSON_H
 #define INKASSO_AFTER_JSON_H
 
-#include "server/buf.h"
+#include "lib/buf.h"
 #include "store/store.h"
 
 /* Writes one Payment object. */

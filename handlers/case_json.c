@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "handlers/case_json.h"
 
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 
 void case_json_open(struct buf *b, const struct case_row *c)
 {

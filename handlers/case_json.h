@@ -3,7 +3,7 @@
 #ifndef INKASSO_CASE_JSON_H
 #define INKASSO_CASE_JSON_H
 
-#include "server/buf.h"
+#include "lib/buf.h"
 #include "store/store.h"
 
 /* Writes "{...}" for the case without the closing brace, so that the detail

@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "handlers/country.h"
-#include "handlers/dates.h"
+#include "lib/dates.h"
 #include "handlers/idnum.h"
-#include "handlers/money.h"
+#include "lib/money.h"
 #include "handlers/phone.h"
 #include "handlers/postal.h"
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 
 #define POINTER_LEN 128    /* as struct field_error's pointer */
 #define EXTRA_TEXT_MAX 100 /* extra_fields purpose and value */

@@ -8,8 +8,8 @@
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "server/ids.h"
-#include "server/jsonw.h"
+#include "lib/ids.h"
+#include "lib/jsonw.h"
 
 /* The lists of the detail, in the order the store delivers them. */
 enum section { SEC_CASE, SEC_EVENTS, SEC_PAYMENTS, SEC_ACTIONS, SEC_SETTLEMENTS, SEC_DONE };
@@ -84,7 +84,7 @@ static int write_settlement(void *ctx, const struct settlement_ref_row *r)
 	return 0;
 }
 
-int handle_cases_get(const struct request *req, struct reply *out)
+enum handler_result handle_cases_get(const struct request *req, struct reply *out)
 {
 	if (!ids_valid("cc_", req->path_id))
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
@@ -106,5 +106,5 @@ int handle_cases_get(const struct request *req, struct reply *out)
 	enter(&d, SEC_DONE);
 	buf_putc(d.b, '}');
 	reply_json(out, 200);
-	return 200;
+	return HANDLER_ANSWERED;
 }

@@ -5,13 +5,13 @@
 
 #include "handlers/case_json.h"
 #include "handlers/cursor.h"
-#include "handlers/dates.h"
-#include "handlers/digest.h"
+#include "lib/dates.h"
+#include "lib/digest.h"
 #include "handlers/handlers.h"
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 200
@@ -140,12 +140,12 @@ static int write_row(void *ctx, const struct case_row *c)
 	return 0;
 }
 
-int handle_cases_list(const struct request *req, struct reply *out)
+enum handler_result handle_cases_list(const struct request *req, struct reply *out)
 {
 	struct case_filter f = {0};
 	char nid_hash[DIGEST_HEX_LEN];
 	if (!filter_or_problem(req, &f, nid_hash, out))
-		return out->status;
+		return HANDLER_ANSWERED;
 	struct buf *b = &out->body;
 	struct page p = {.b = b};
 	bool has_more = false;
@@ -164,5 +164,5 @@ int handle_cases_list(const struct request *req, struct reply *out)
 	}
 	buf_putc(b, '}');
 	reply_json(out, 200);
-	return 200;
+	return HANDLER_ANSWERED;
 }

@@ -10,14 +10,14 @@
 
 #include "handlers/case_json.h"
 #include "handlers/case_validate.h"
-#include "handlers/digest.h"
+#include "lib/digest.h"
 #include "handlers/handlers.h"
 #include "handlers/json_body.h"
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "server/ids.h"
-#include "server/jsonw.h"
+#include "lib/ids.h"
+#include "lib/jsonw.h"
 
 #define IDEMPOTENCY_KEY_MAX 255
 
@@ -34,7 +34,7 @@ static bool idempotency_key_ok(const char *k)
 }
 
 /* Answers a stored first answer again, byte for byte. */
-static int reply_replay(struct reply *out, struct case_create_result *res)
+static enum handler_result reply_replay(struct reply *out, struct case_create_result *res)
 {
 	buf_reset(&out->body);
 	buf_append(&out->body, res->body, res->body_len);
@@ -52,7 +52,7 @@ static int reply_replay(struct reply *out, struct case_create_result *res)
 		if (tok)
 			json_tokener_free(tok);
 	}
-	return out->status;
+	return HANDLER_ANSWERED;
 }
 
 /* The view of a new (or previewed) case: borrowed from in. */
@@ -127,7 +127,9 @@ struct create_job {
 	struct case_input in;
 	struct case_new n;
 	struct case_create_result res;
-	struct store_create_job sj;
+	enum store_result result;   /* set by the committer, before wake */
+	void (*wake)(void *wake_ctx);
+	void *wake_ctx;
 	struct buf created; /* the 201 body, also stored for replays */
 	char id[40];
 	char tenant[sizeof ((struct auth_claims *)0)->tenant];
@@ -145,18 +147,27 @@ static void create_job_free(struct create_job *j)
 	free(j);
 }
 
+/* On the committer thread, after the COMMIT (or its failure). */
+static void create_done(void *job, enum store_result result)
+{
+	struct create_job *j = job;
+	j->result = result;
+	j->wake(j->wake_ctx);
+}
+
 static void create_start(void *job, void (*wake)(void *), void *wake_ctx)
 {
 	struct create_job *j = job;
-	j->sj = (struct store_create_job){.in = &j->n, .out = &j->res, .done = wake, .ctx = wake_ctx};
-	store_case_create_async(j->store, &j->sj);
+	j->wake = wake;
+	j->wake_ctx = wake_ctx;
+	store_case_create_async(j->store, &j->n, &j->res, create_done, j);
 }
 
 /* After the COMMIT that held the create (or its failure). */
-static int create_finish(void *job, struct reply *out)
+static void create_finish(void *job, struct reply *out)
 {
 	struct create_job *j = job;
-	switch (j->sj.result) {
+	switch (j->result) {
 	case STORE_OK:
 		reply_json(out, 201);
 		buf_append(&out->body, j->created.data, j->created.len);
@@ -179,7 +190,6 @@ static int create_finish(void *job, struct reply *out)
 		break;
 	}
 	create_job_free(j);
-	return out->status;
 }
 
 /* Answers a replay or a reused key from the idempotency record; false when
@@ -199,7 +209,7 @@ static bool answered_from_record(const struct request *req, const char *fingerpr
 	return r != STORE_NOT_FOUND;
 }
 
-int handle_cases_post(const struct request *req, struct reply *out)
+enum handler_result handle_cases_post(const struct request *req, struct reply *out)
 {
 	const char *key = req->idempotency_key;
 	if (key && !idempotency_key_ok(key))
@@ -246,10 +256,10 @@ int handle_cases_post(const struct request *req, struct reply *out)
 	/* The answer comes after the group commit: request.c suspends the
 	 * connection, create_start queues the job, create_finish replies. */
 	*req->defer = (struct deferral){.job = j, .start = create_start, .finish = create_finish};
-	return REPLY_DEFERRED;
+	return HANDLER_DEFERRED;
 refused:
 	create_job_free(j);
-	return out->status;
+	return HANDLER_ANSWERED;
 }
 
 /* Finds a live case for the invoice number (preview's duplicate check). */
@@ -264,7 +274,7 @@ static int note_dup(void *ctx, const struct case_row *c)
 	return 1;
 }
 
-int handle_cases_preview(const struct request *req, struct reply *out)
+enum handler_result handle_cases_preview(const struct request *req, struct reply *out)
 {
 	struct case_input in = {0};
 	if (!validated_or_problem(req, &in, out))
@@ -294,5 +304,5 @@ int handle_cases_preview(const struct request *req, struct reply *out)
 	buf_putc(&out->body, '}');
 out:
 	case_input_free(&in);
-	return out->status;
+	return HANDLER_ANSWERED;
 }

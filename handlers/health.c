@@ -6,15 +6,15 @@
 #include "server/problem.h"
 #include "store/store.h"
 
-int handle_healthz(const struct request *req, struct reply *out)
+enum handler_result handle_healthz(const struct request *req, struct reply *out)
 {
 	(void)req;
 	reply_json(out, 200);
 	buf_puts(&out->body, "{\"status\":\"ok\"}");
-	return 200;
+	return HANDLER_ANSWERED;
 }
 
-int handle_readyz(const struct request *req, struct reply *out)
+enum handler_result handle_readyz(const struct request *req, struct reply *out)
 {
 	if (!store_writable(req->app->store)) {
 		out->retry_after = 1;
@@ -22,5 +22,5 @@ int handle_readyz(const struct request *req, struct reply *out)
 	}
 	reply_json(out, 200);
 	buf_puts(&out->body, "{\"status\":\"ready\"}");
-	return 200;
+	return HANDLER_ANSWERED;
 }

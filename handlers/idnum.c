@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "handlers/dates.h"
+#include "lib/dates.h"
 
 /* FI henkilötunnus: the check character of DDMMYYZZZ mod 31 (G, I, O, Q, Z
  * are left out so they cannot be misread). */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Turns a raw request body into a json-c object, refusing everything json-c
- * would let through (shared/RELIABILITY.md): invalid UTF-8, NUL bytes and
- * "\u0000" escapes, trailing data, nesting deeper than JSON_BODY_DEPTH. */
+/* A request body as a JSON object, parsed strictly (lib/json_strict.h), or
+ * the 400 that says why not. */
 #ifndef INKASSO_JSON_BODY_H
 #define INKASSO_JSON_BODY_H
 

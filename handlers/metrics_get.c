@@ -2,13 +2,14 @@
 /* GET /metrics: Prometheus text exposition. */
 #include "handlers/handlers.h"
 #include "server/app.h"
-#include "server/metrics.h"
+#include "lib/metrics.h"
+#include "server/http_metrics.h"
 #include "store/store.h"
 
-int handle_metrics(const struct request *req, struct reply *out)
+enum handler_result handle_metrics(const struct request *req, struct reply *out)
 {
 	struct buf *b = &out->body;
-	metrics_render_requests(b);
+	metrics_render_requests(b, req->app->router);
 	metrics_render_agency(b);
 	metrics_render_forwarder(b);
 	buf_puts(b, "# HELP inkasso_outbox_depth Agency deliveries not yet done (pending or sending).\n"
@@ -19,5 +20,5 @@ int handle_metrics(const struct request *req, struct reply *out)
 	buf_printf(b, "inkasso_cases_failed %lld\n", (long long)store_cases_failed(req->app->store));
 	out->status = 200;
 	out->content_type = "text/plain; version=0.0.4; charset=utf-8";
-	return 200;
+	return HANDLER_ANSWERED;
 }

@@ -9,15 +9,15 @@
 #include <json-c/json.h>
 
 #include "handlers/after_json.h"
-#include "handlers/dates.h"
+#include "lib/dates.h"
 #include "handlers/fields.h"
 #include "handlers/handlers.h"
 #include "handlers/json_body.h"
-#include "handlers/money.h"
+#include "lib/money.h"
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "server/ids.h"
+#include "lib/ids.h"
 
 #define REFERENCE_MAX 100 /* characters */
 
@@ -90,22 +90,23 @@ static bool payment_from_json_or_problem(json_object *body, const char *today,
 }
 
 /* The 422 of an amount above what the debtor still owes. */
-static int reply_above_remaining(struct reply *out, int64_t amount, int64_t remaining)
+static enum handler_result reply_above_remaining(struct reply *out, int64_t amount, int64_t remaining)
 {
 	struct field_errors errs = {0};
 	field_errors_add(&errs, "/amount", "invalid_amount",
 			 "amount %" PRId64 " is above the remaining balance of %" PRId64, amount, remaining);
 	reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
 	field_errors_free(&errs);
-	return out->status;
+	return HANDLER_ANSWERED;
 }
 
-static int register_payment(const struct request *req, const struct payment_input *in,
+static enum handler_result register_payment(const struct request *req, const struct payment_input *in,
 			    struct reply *out)
 {
 	struct payment_add_result res;
+	enum payment_kind kind = strcmp(in->kind, "credit_note") ? PAYMENT_PAYMENT : PAYMENT_CREDIT_NOTE;
 	enum store_result r = store_payment_add(req->app->store, req->claims->tenant, req->path_id,
-						in->kind, in->amount, in->paid_on, in->reference,
+						kind, in->amount, in->paid_on, in->reference,
 						req->now, &res);
 	char detail[96];
 	switch (r) {
@@ -122,24 +123,24 @@ static int register_payment(const struct request *req, const struct payment_inpu
 		return reply_store_problem(out, r);
 	}
 	struct payment_row p = {
-		.id = res.id, .kind = in->kind, .amount = in->amount, .paid_on = in->paid_on,
+		.id = res.id, .kind = kind, .amount = in->amount, .paid_on = in->paid_on,
 		.reference = in->reference, .created_at = req->now, .forwarded = false,
 	};
 	reply_json(out, 201);
 	after_json_payment(&out->body, &p);
-	return 201;
+	return HANDLER_ANSWERED;
 }
 
-int handle_payments_post(const struct request *req, struct reply *out)
+enum handler_result handle_payments_post(const struct request *req, struct reply *out)
 {
 	if (!ids_valid("cc_", req->path_id))
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
 	json_object *body = json_body_object_or_problem(req, out);
 	if (!body)
-		return out->status;
+		return HANDLER_ANSWERED;
 	struct payment_input in = {0};
 	if (payment_from_json_or_problem(body, req->today, &in, out))
 		register_payment(req, &in, out);
 	json_object_put(body);
-	return out->status;
+	return HANDLER_ANSWERED;
 }

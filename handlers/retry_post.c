@@ -8,7 +8,7 @@
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "server/ids.h"
+#include "lib/ids.h"
 
 static int write_case(void *ctx, const struct case_row *c)
 {
@@ -18,7 +18,7 @@ static int write_case(void *ctx, const struct case_row *c)
 	return 0;
 }
 
-int handle_retry_post(const struct request *req, struct reply *out)
+enum handler_result handle_retry_post(const struct request *req, struct reply *out)
 {
 	if (!ids_valid("cc_", req->path_id))
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
@@ -42,5 +42,5 @@ int handle_retry_post(const struct request *req, struct reply *out)
 		return reply_store_problem(out, r == STORE_NOT_FOUND ? STORE_HARD_ERROR : r);
 	}
 	reply_json(out, 202);
-	return 202;
+	return HANDLER_ANSWERED;
 }

@@ -6,7 +6,7 @@
 #include "server/app.h"
 #include "server/auth.h"
 
-int handle_settings_get(const struct request *req, struct reply *out)
+enum handler_result handle_settings_get(const struct request *req, struct reply *out)
 {
 	struct agency_settings s;
 	enum store_result r = store_settings_get(req->app->store, req->claims->tenant, &s);
@@ -16,5 +16,5 @@ int handle_settings_get(const struct request *req, struct reply *out)
 		return reply_store_problem(out, r);
 	reply_json(out, 200);
 	settings_json_write(&out->body, &s);
-	return 200;
+	return HANDLER_ANSWERED;
 }

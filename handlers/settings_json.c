@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 
 static const char *const services[] = {"pre_collection", "collection", "international", "surveillance", NULL};
 static const char *const customer_types[] = {"consumer", "business", "auto", NULL};

@@ -6,7 +6,7 @@
 
 #include <json-c/json.h>
 
-#include "server/buf.h"
+#include "lib/buf.h"
 #include "server/problem.h"
 #include "store/store.h"
 

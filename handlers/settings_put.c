@@ -43,11 +43,11 @@ static int check_api_key(const struct config *cfg, const char *api_key)
 	return valid;
 }
 
-int handle_settings_put(const struct request *req, struct reply *out)
+enum handler_result handle_settings_put(const struct request *req, struct reply *out)
 {
 	json_object *body = json_body_object_or_problem(req, out);
 	if (!body)
-		return out->status;
+		return HANDLER_ANSWERED;
 	struct agency_settings s, stored;
 	struct field_errors errs = {0};
 	enum store_result r = store_settings_get(req->app->store, req->claims->tenant, &stored);
@@ -79,5 +79,5 @@ int handle_settings_put(const struct request *req, struct reply *out)
 out:
 	field_errors_free(&errs);
 	json_object_put(body);
-	return out->status;
+	return HANDLER_ANSWERED;
 }

@@ -6,7 +6,7 @@
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "server/ids.h"
+#include "lib/ids.h"
 
 struct one {
 	struct buf *b;
@@ -37,7 +37,7 @@ static int on_end(void *ctx, const struct settlement_row *s)
 	return 0;
 }
 
-int handle_settlements_get(const struct request *req, struct reply *out)
+enum handler_result handle_settlements_get(const struct request *req, struct reply *out)
 {
 	if (!ids_valid("st_", req->path_id))
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such settlement");
@@ -51,5 +51,5 @@ int handle_settlements_get(const struct request *req, struct reply *out)
 		return reply_store_problem(out, r);
 	}
 	reply_json(out, 200);
-	return 200;
+	return HANDLER_ANSWERED;
 }

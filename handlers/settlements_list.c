@@ -11,7 +11,7 @@
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 200
@@ -81,12 +81,12 @@ static int on_end(void *ctx, const struct settlement_row *s)
 	return 0;
 }
 
-int handle_settlements_list(const struct request *req, struct reply *out)
+enum handler_result handle_settlements_list(const struct request *req, struct reply *out)
 {
 	int limit;
 	int64_t before;
 	if (!page_or_problem(req, &limit, &before, out))
-		return out->status;
+		return HANDLER_ANSWERED;
 	static const struct settlement_fns fns = {on_settlement, on_allocation, on_end};
 	struct page p = {.b = &out->body};
 	bool has_more = false;
@@ -106,5 +106,5 @@ int handle_settlements_list(const struct request *req, struct reply *out)
 	}
 	buf_putc(p.b, '}');
 	reply_json(out, 200);
-	return 200;
+	return HANDLER_ANSWERED;
 }

@@ -8,7 +8,7 @@
 
 /* STORE_BUSY → 503 with Retry-After: 1; STORE_HARD_ERROR (and anything
  * unexpected) → 500. The store has already logged the cause. */
-static inline int reply_store_problem(struct reply *out, enum store_result r)
+static inline enum handler_result reply_store_problem(struct reply *out, enum store_result r)
 {
 	if (r == STORE_BUSY) {
 		out->retry_after = 1;

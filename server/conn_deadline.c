@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "server/log.h"
+#include "lib/log.h"
 
 /* One per open connection, from NOTIFY_STARTED to NOTIFY_CLOSED. */
 struct watched {

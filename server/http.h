@@ -7,26 +7,38 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "server/buf.h"
+#include "lib/buf.h"
 
 struct app;
 struct auth_claims;
 
 #define MAX_QUERY_PARAMS 32
 
-struct reply;
+/* What a handler did. The status of the answer lives only in the reply. */
+enum handler_result {
+	HANDLER_ANSWERED, /* out holds the answer: status, body, headers */
+	HANDLER_DEFERRED, /* *req->defer is set: the answer comes from another thread */
+};
 
-/* An answer that waits for another thread (the store's group commit) without
- * holding an HTTP thread: the handler fills *req->defer and returns
- * REPLY_DEFERRED. request.c then suspends the connection and calls start,
- * which hands job over; that thread calls wake(wake_ctx) exactly once when it
- * is done, and finish(job, out) then writes the reply on the HTTP thread and
- * frees job. */
-#define REPLY_DEFERRED 1
+struct reply {
+	int status;
+	struct buf body;
+	const char *content_type;    /* static string; default application/json */
+	char location[128];          /* Location header when non-empty */
+	int retry_after;             /* Retry-After seconds when > 0 */
+};
+
+/* An answer that waits for another thread (the store's group commit, the
+ * agency's key check) without holding an HTTP thread: the handler fills
+ * *req->defer and returns HANDLER_DEFERRED. request.c then suspends the
+ * connection and calls start, which hands job over; that thread calls
+ * wake(wake_ctx) exactly once when it is done, and finish(job, out) then
+ * writes the reply on an HTTP thread and frees job. finish is called exactly
+ * once, also when the client has gone (its reply is then discarded). */
 struct deferral {
 	void *job;
 	void (*start)(void *job, void (*wake)(void *wake_ctx), void *wake_ctx);
-	int (*finish)(void *job, struct reply *out);
+	void (*finish)(void *job, struct reply *out);
 };
 
 struct query_param {
@@ -47,17 +59,19 @@ struct request {
 	const char *request_id;           /* always set */
 	const struct auth_claims *claims; /* verified token; NULL on public routes */
 	struct app *app;
-	struct deferral *defer;           /* see REPLY_DEFERRED */
+	struct deferral *defer;           /* see HANDLER_DEFERRED */
 	char today[11];                   /* YYYY-MM-DD, UTC, fixed at request start */
 	char now[25];                     /* 2026-02-20T10:00:00.123Z, fixed at request start */
 };
 
-struct reply {
-	int status;
-	struct buf body;
-	const char *content_type;    /* static string; default application/json */
-	char location[128];          /* Location header when non-empty */
-	int retry_after;             /* Retry-After seconds when > 0 */
+typedef enum handler_result (*handler_fn)(const struct request *req, struct reply *out);
+
+/* One entry of the route table (server/routes.c). */
+struct route {
+	const char *method;
+	const char *path;  /* "{id}" matches one non-empty segment; literal paths win over it */
+	unsigned scopes;   /* any of these auth_scope bits is enough; 0 = public */
+	handler_fn handler;
 };
 
 /* Returns the value of query parameter key, or NULL. If the parameter
@@ -65,10 +79,11 @@ struct reply {
 const char *request_query(const struct request *req, const char *key, bool *dup);
 
 /* Sets a 200/201/... JSON answer whose body the caller writes into out->body. */
-static inline void reply_json(struct reply *out, int status)
+static inline enum handler_result reply_json(struct reply *out, int status)
 {
 	out->status = status;
 	out->content_type = "application/json";
+	return HANDLER_ANSWERED;
 }
 
 #endif

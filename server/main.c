@@ -17,9 +17,11 @@
 #include "server/app.h"
 #include "server/auth.h"
 #include "server/config.h"
-#include "server/log.h"
+#include "lib/log.h"
 #include "server/openapi_embed.h"
 #include "server/request.h"
+#include "server/router.h"
+#include "server/routes.h"
 #include "store/store.h"
 
 #define VERSION "0.1.0"
@@ -53,11 +55,21 @@ static struct auth_config auth_config_of(const struct config *cfg)
 	return ac;
 }
 
+static struct agency_options agency_options_of(const struct config *cfg)
+{
+	return (struct agency_options){
+		.base_url = cfg->agency_url,
+		.timeout_ms = cfg->agency_timeout_ms,
+		.allow_http = cfg->agency_allow_http,
+	};
+}
+
 static int cmd_serve(struct config *cfg)
 {
 	char err[512];
 	int rc = 1;
 	struct app app = {.cfg = cfg};
+	struct router router;
 	struct server *srv = NULL;
 	struct forwarder *fwd = NULL;
 	struct sync *syn = NULL;
@@ -77,6 +89,11 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "inkasso: set INKASSO_JWT_SECRET or INKASSO_JWT_PUBLIC_KEY_FILE, not both\n");
 		return 2;
 	}
+	if (!router_init(&router, routes, routes_count, err, sizeof err)) {
+		fprintf(stderr, "inkasso: the route table: %s\n", err);
+		return 2;
+	}
+	app.router = &router;
 	app.auth = auth_new(&ac, err, sizeof err);
 	if (!app.auth) {
 		fprintf(stderr, "inkasso: %s\n", err);
@@ -101,12 +118,12 @@ static int cmd_serve(struct config *cfg)
 	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 
 	int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-	app.store = store_open(cfg->db, threads + 2, err, sizeof err);
+	const struct store_options so = {.readers = threads + 2, .commit_batch = cfg->commit_batch};
+	app.store = store_open(cfg->db, &so, err, sizeof err);
 	if (!app.store) {
 		fprintf(stderr, "inkasso: database %s: %s\n", cfg->db, err);
 		goto out;
 	}
-	store_set_commit_batch(app.store, cfg->commit_batch);
 	if (store_secret_get(app.store, "national_id_hash_key", app.id_hash_key, sizeof app.id_hash_key) !=
 	    STORE_OK) {
 		fprintf(stderr, "inkasso: database %s: cannot read or create the search key\n", cfg->db);
@@ -116,8 +133,16 @@ static int cmd_serve(struct config *cfg)
 	app.openapi_len = (size_t)(inkasso_openapi_end - inkasso_openapi_start);
 
 	if (*cfg->agency_url) {
-		fwd = forwarder_start(app.store, cfg, FORWARDER_WORKERS, err, sizeof err);
-		syn = fwd ? sync_start(app.store, cfg, err, sizeof err) : NULL;
+		struct forwarder_options fo = {
+			.agency = agency_options_of(cfg),
+			.workers = FORWARDER_WORKERS,
+			.max_attempts = cfg->max_attempts,
+			.retry_base_ms = cfg->retry_base_ms,
+			.retry_cap_ms = cfg->retry_cap_ms,
+		};
+		struct agency_options ao = agency_options_of(cfg);
+		fwd = forwarder_start(app.store, &fo, err, sizeof err);
+		syn = fwd ? sync_start(app.store, &ao, cfg->sync_interval, err, sizeof err) : NULL;
 		if (!syn) {
 			fprintf(stderr, "inkasso: INKASSO_AGENCY_URL: %s\n", err);
 			goto out;

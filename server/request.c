@@ -13,18 +13,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "handlers/dates.h"
+#include "lib/dates.h"
 #include "server/conn_deadline.h"
 #include "server/auth.h"
-#include "server/ids.h"
-#include "server/log.h"
-#include "server/metrics.h"
+#include "lib/ids.h"
+#include "lib/log.h"
+#include "server/http_metrics.h"
 #include "server/problem.h"
-#include "server/routes.h"
+#include "server/router.h"
 
 struct server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
+	const struct router *router;
 	atomic_int in_flight; /* requests between first callback and completion */
 	atomic_int suspended; /* of those, waiting on a deferral (see REPLY_DEFERRED) */
 	struct conn_deadline *deadline; /* cuts request heads slower than REQUEST_DEADLINE_S */
@@ -37,7 +38,7 @@ struct req_ctx {
 	struct timespec start;
 	struct buf body;
 	bool too_large;
-	enum route_id route;
+	int slot;   /* the route's path in the router, for metrics and logs */
 	int status;
 	char request_id[65];
 	char method[16];
@@ -157,12 +158,14 @@ static bool authorize_or_problem(struct MHD_Connection *conn, struct app *app, c
 	return false;
 }
 
-/* A handler's status must be the one in its reply. */
-static void check_status(const struct req_ctx *ctx, int status, struct reply *out)
+static const char *slot_name(const struct req_ctx *ctx) { return ctx->srv->router->paths[ctx->slot]; }
+
+/* A handler that answered must have put a status into its reply. */
+static void check_status(const struct req_ctx *ctx, struct reply *out)
 {
-	if (status < 100 || status > 599 || out->status != status) {
-		log_write(LOG_ERROR, "handler returned no valid status", "request_id", ctx->request_id, "route",
-			  route_name(ctx->route), NULL);
+	if (out->status < 100 || out->status > 599) {
+		log_write(LOG_ERROR, "handler answered without a valid status", "request_id", ctx->request_id,
+			  "route", slot_name(ctx), NULL);
 		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
 	}
 }
@@ -182,13 +185,13 @@ static bool dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const cha
 {
 	char path_id[64];
 	const struct route *route =
-		routes_match(method, url, &ctx->route, path_id, sizeof path_id, allow, allow_len);
+		router_match(ctx->srv->router, method, url, &ctx->slot, path_id, sizeof path_id, allow, allow_len);
 	if (ctx->too_large) {
 		reply_problem(out, PROBLEM_PAYLOAD_TOO_LARGE, "the body exceeds 65536 bytes");
 		return false;
 	}
 	if (!route) {
-		if (ctx->route == ROUTE_UNMATCHED)
+		if (ctx->slot == router_unmatched(ctx->srv->router))
 			reply_problem(out, PROBLEM_NOT_FOUND, "no such path");
 		else
 			reply_problem(out, PROBLEM_METHOD_NOT_ALLOWED, NULL);
@@ -226,10 +229,15 @@ static bool dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const cha
 		reply_problem(out, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json");
 		return false;
 	}
-	int status = route->handler(&req, out);
-	if (status == REPLY_DEFERRED && ctx->deferral.start && ctx->deferral.finish)
+	enum handler_result done = route->handler(&req, out);
+	if (done == HANDLER_DEFERRED && ctx->deferral.start && ctx->deferral.finish)
 		return true;
-	check_status(ctx, status, out);
+	if (done == HANDLER_DEFERRED) { /* deferred without saying how: a bug, never a hang */
+		log_write(LOG_ERROR, "handler deferred without a deferral", "request_id", ctx->request_id, "route",
+			  slot_name(ctx), NULL);
+		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+	}
+	check_status(ctx, out);
 	return false;
 }
 
@@ -278,7 +286,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		if (!ctx)
 			return MHD_NO;
 		ctx->srv = srv;
-		ctx->route = ROUTE_UNMATCHED;
+		ctx->slot = router_unmatched(srv->router);
 		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
 		snprintf(ctx->method, sizeof ctx->method, "%s", method);
 		pick_request_id(conn, ctx->request_id, sizeof ctx->request_id);
@@ -322,7 +330,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		struct deferral d = ctx->deferral;
 		ctx->deferral = (struct deferral){0};
 		atomic_fetch_sub(&srv->suspended, 1);
-		check_status(ctx, d.finish(d.job, &out), &out);
+		d.finish(d.job, &out);
+		check_status(ctx, &out);
 	} else if (dispatch(ctx, conn, url, method, &out, allow, sizeof allow)) {
 		/* Suspend first: the job may finish (and resume us) before start
 		 * returns, and a resume must follow its suspend. */
@@ -388,7 +397,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!ctx)
 		return;
 	double secs = elapsed_s(&ctx->start);
-	metrics_observe_request(ctx->route, ctx->status, secs);
+	metrics_observe_request(ctx->slot, ctx->status, secs);
 	if (log_enabled(LOG_INFO)) {
 		char status[8], ms[24];
 		snprintf(status, sizeof status, "%d", ctx->status);
@@ -396,14 +405,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		/* The route pattern, never the raw path or query: queries can carry
 		 * a national id, paths are attacker-chosen. */
 		log_write(LOG_INFO, "request", "request_id", ctx->request_id, "method", ctx->method, "route",
-			  route_name(ctx->route), "status", status, "duration_ms", ms, "outcome",
+			  slot_name(ctx), "status", status, "duration_ms", ms, "outcome",
 			  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "sent" : "aborted", NULL);
 	}
 	if (ctx->deferral.finish) {
 		/* Resumed, but the client left before MHD called on_access again:
 		 * the job is done (only its wake resumes us); free it, unsent. */
 		struct reply unsent = {.status = 0};
-		(void)ctx->deferral.finish(ctx->deferral.job, &unsent);
+		ctx->deferral.finish(ctx->deferral.job, &unsent);
 		buf_free(&unsent.body);
 		atomic_fetch_sub(&srv->suspended, 1);
 	}
@@ -454,6 +463,7 @@ struct server *server_start(struct app *app, const char *host, int port, int thr
 		return NULL;
 	}
 	s->app = app;
+	s->router = app->router;
 	if (!(s->deadline = conn_deadline_start(REQUEST_DEADLINE_S))) {
 		snprintf(err, errlen, "cannot start the request deadline thread");
 		free(s);

@@ -13,8 +13,9 @@
 
 struct server;
 
-/* Starts the HTTP daemon on host:port with threads workers. NULL with a
- * message in err on failure. app is borrowed and must outlive the server. */
+/* Starts the HTTP daemon on host:port with threads workers, serving the
+ * routes of app->router. NULL with a message in err on failure. app is
+ * borrowed and must outlive the server. */
 struct server *server_start(struct app *app, const char *host, int port, int threads, char *err,
 			    size_t errlen);
 /* Stops accepting, waits up to grace_ms for requests in flight to finish,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/partner/invoice/case?caseId=C: the case's summary, balance
  * and events, as the service's sync reads them. */
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_app.h"
 #include "sim/sim_handlers.h"
 #include "sim/sim_store.h"

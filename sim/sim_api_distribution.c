@@ -2,7 +2,7 @@
 /* GET /api/v1/partner/invoice/distribution?invoiceNumber=N: was the invoice
  * received, and has it a case id yet (assigned asynchronously). This is the
  * lookup a careful client makes after a send with an unknown outcome. */
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_app.h"
 #include "sim/sim_handlers.h"
 #include "sim/sim_store.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/partner/payments?fromDate&toDate: what the agency collected
  * from debtors, by payment date (inclusive bounds, both optional). */
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_app.h"
 #include "sim/sim_handlers.h"
 #include "sim/sim_money.h"

@@ -2,7 +2,7 @@
 /* GET /api/v1/partner/settlements?fromDate&toDate: payouts to the creditor,
  * one per settlement run, client and currency, with an allocation per
  * debtor payment. */
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_app.h"
 #include "sim/sim_handlers.h"
 #include "sim/sim_money.h"

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_handlers.h"
 
 int sim_api_validate(const struct sim_request *r, struct buf *out)

@@ -3,7 +3,7 @@
  * an invoice number, with its arrival time and fate, grouped by client and
  * number in arrival order: the gaps between a service's attempts on one
  * invoice (backoff and jitter) can be measured from it. */
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_app.h"
 #include "sim/sim_handlers.h"
 #include "sim/sim_store.h"

@@ -2,7 +2,7 @@
 /* GET /sim/invoices?apiKey=K: every invoice a client sent, duplicates as
  * separate entries with their creation count, the request as parsed and
  * the actions in the order they arrived (exactly-once and ordering tests). */
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_app.h"
 #include "sim/sim_handlers.h"
 #include "sim/sim_money.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* POST /sim/reset: back to how the process started: no invoices, cases,
  * payments or statistics, no faults, the command line's settings. */
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_app.h"
 #include "sim/sim_faults.h"
 #include "sim/sim_handlers.h"

@@ -2,7 +2,7 @@
 /* GET /sim/stats[?apiKey=K]: the figures the fault tests assert on:
  * creations versus distinct invoices (exactly once), Retry-After
  * violations, and calls per path by outcome. */
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_app.h"
 #include "sim/sim_handlers.h"
 #include "sim/sim_store.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_json.h"
 #include "sim/sim_rand.h"
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/buf.h"
+#include "lib/buf.h"
 
 struct json_object;
 

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "server/buf.h"
-#include "server/jsonw.h"
+#include "lib/buf.h"
+#include "lib/jsonw.h"
 #include "sim/sim_time.h"
 
 void sim_log(const char *level, const char *msg, ...)

@@ -5,7 +5,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 
 bool sim_currency_valid(const char *code)
 {

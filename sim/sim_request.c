@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_time.h"
 
 const char *sim_request_query(const struct sim_request *r, const char *name)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/buf.h"
+#include "lib/buf.h"
 #include "sim/sim_log.h"
 #include "sim/sim_money.h"
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/buf.h"
+#include "lib/buf.h"
 #include "sim/sim_money.h"
 
 #define SIM_TICK_BATCH 512 /* cases moved per phase and tick: bounds one transaction */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "sim/sim_view.h"
 
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 #include "sim/sim_money.h"
 
 void sim_view_balance(struct buf *b, const struct sim_invoice *inv)

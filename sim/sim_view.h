@@ -3,7 +3,7 @@
 #ifndef SIM_VIEW_H
 #define SIM_VIEW_H
 
-#include "server/buf.h"
+#include "lib/buf.h"
 #include "sim/sim_store.h"
 
 /* Appends the case balance object: capitalAmount, interestAmount,

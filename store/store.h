@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The store: business operations on collection cases, with domain structs in
- * and out. Handlers never see SQL; a PostgreSQL backend would implement this
- * header and nothing above it would change.
+ * and out. Nothing above it sees SQL or the database engine: the embedded
+ * backend (the .c files of store/) implements this header, and a second backend would
+ * implement it too without a change above it.
  *
  * Threading: every function may be called from any thread. Writes are
- * serialised on one writer connection (BEGIN IMMEDIATE); reads use a pool of
- * read connections (WAL lets them run beside the writer).
+ * serialised (one write transaction at a time); reads run beside them, each
+ * from one consistent snapshot.
  *
  * Reads deliver rows through callbacks with borrowed views: the pointers in a
  * struct case_row are valid only during the callback. This keeps the listing
- * free of copies; the JSON writer reads straight from SQLite's memory. */
+ * free of copies; the JSON writer reads straight from the database's memory. */
 #ifndef INKASSO_STORE_H
 #define INKASSO_STORE_H
 #include <stdbool.h>
@@ -21,7 +22,7 @@ struct store;
 /* Outcome of a store call. Negative: an error the caller maps to 5xx. */
 enum store_result {
 	STORE_HARD_ERROR = -2, /* I/O error, disk full, corruption: logged once by the store */
-	STORE_BUSY = -1,       /* the write lock was not obtained within busy_timeout */
+	STORE_BUSY = -1,       /* the database stayed locked past the store's wait: retry later */
 	STORE_NOT_FOUND = 0,
 	STORE_OK = 1,
 	STORE_DUPLICATE = 2,   /* a live case exists for (tenant, invoice number) */
@@ -62,6 +63,37 @@ enum case_status {
 const char *case_status_name(enum case_status s);
 /* Parses a status name; returns -1 if unknown. */
 int case_status_parse(const char *name);
+
+/* What an outbox row delivers to the agency. */
+enum outbox_kind {
+	OUTBOX_CREATE,  /* the case's invoice */
+	OUTBOX_ACTION,  /* an action (struct action_row) */
+	OUTBOX_PAYMENT, /* a direct payment, as a DIRECTPAYMENT action */
+};
+/* "create", "action", "payment" (for logs); NULL for an out-of-range value. */
+const char *outbox_kind_name(enum outbox_kind k);
+
+/* Actions for the agency (DESIGN.md "After the handoff"). */
+enum action_type {
+	ACTION_COMMENT,
+	ACTION_WITHDRAW,
+	ACTION_PAUSE,
+	ACTION_RESUME,
+	ACTION_DISPUTE,
+	ACTION__COUNT
+};
+/* "comment", "withdraw", ...; NULL for an out-of-range value. */
+const char *action_type_name(enum action_type t);
+/* Parses an action type name; -1 if unknown. */
+int action_type_parse(const char *name);
+/* The API's names in enum order, NULL-terminated (for readers of bodies). */
+extern const char *const action_type_names[ACTION__COUNT + 1];
+
+/* Money the creditor reports: received, or credited to the debtor. */
+enum payment_kind { PAYMENT_PAYMENT, PAYMENT_CREDIT_NOTE, PAYMENT__COUNT };
+/* "payment" or "credit_note"; NULL for an out-of-range value. */
+const char *payment_kind_name(enum payment_kind k);
+extern const char *const payment_kind_names[PAYMENT__COUNT + 1];
 
 /* Per-tenant agency settings (DESIGN.md "Agency settings"). */
 struct agency_settings {
@@ -124,7 +156,7 @@ struct case_new {
 	const char *national_id;       /* clear number, only for the agency; never listed */
 	const char *national_id_hash;  /* hex keyed hash for exact search */
 	const char *idem_key;          /* NULL: no idempotency record */
-	const char *idem_fingerprint;  /* hex SHA-256 of the raw request body */
+	const char *idem_fingerprint;  /* hex SHA-256 of the request body */
 	int idem_status;               /* the status of the answer to replay (201) */
 	const char *idem_body;         /* the answer body to replay, byte for byte */
 	size_t idem_body_len;
@@ -158,14 +190,24 @@ struct case_filter {
 typedef int (*store_case_fn)(void *ctx, const struct case_row *c);
 typedef int (*store_event_fn)(void *ctx, const struct case_event_row *e);
 
-/* Opens (creating and migrating) the database at path: WAL, synchronous=FULL,
- * foreign_keys=ON, busy_timeout, PRAGMA quick_check. Returns NULL with a
- * message in err on failure. read_conns: size of the read pool (>= 1). */
-struct store *store_open(const char *path, int read_conns, char *err, size_t errlen);
+/* How a store is opened. */
+struct store_options {
+	int readers;      /* read connections, >= 1: the reads that can run at once */
+	int commit_batch; /* creates per transaction (group commit), 1..STORE_COMMIT_BATCH_MAX;
+			   * 0: STORE_COMMIT_BATCH_DEFAULT. 1 is one commit per create: the
+			   * comparison point of bench/ and a safe fallback. */
+};
+#define STORE_COMMIT_BATCH_DEFAULT 64
+#define STORE_COMMIT_BATCH_MAX 1024
+
+/* Opens (creating and migrating) the database at path, durable on every
+ * commit (a commit that returned survives power loss), and checks its
+ * structure. Returns NULL with a message in err on failure. */
+struct store *store_open(const char *path, const struct store_options *opt, char *err, size_t errlen);
 /* Closes all connections. NULL-safe. No call may be in flight. */
 void store_close(struct store *s);
 /* True if the database accepts a write transaction now (readyz); after a
- * COMMIT failed on an I/O error or a full disk, only if a probe write
+ * commit failed on an I/O error or a full disk, only if a probe write
  * commits again. */
 bool store_writable(struct store *s);
 
@@ -182,35 +224,24 @@ enum store_result store_idempotency_get(struct store *s, const char *tenant, con
 
 /* Creates a case (see struct case_new) and waits for it: the idempotency
  * re-check (REPLAY / KEY_REUSED), the live-duplicate check (DUPLICATE with
- * case_id), then the inserts, in the committer's transaction. STORE_OK only
- * after the COMMIT that contains it returned SQLITE_OK. */
+ * case_id), then the inserts, in one transaction. STORE_OK only after the
+ * commit that contains it returned. */
 enum store_result store_case_create(struct store *s, const struct case_new *in,
 				    struct case_create_result *out);
 
 /* Group commit. A create handed to store_case_create_async is queued for
  * the store's one committer thread, which takes up to the commit batch of
- * queued creates, runs them in one BEGIN IMMEDIATE transaction and COMMITs
- * once (synchronous=FULL: one WAL sync for all). Only then, on the committer
- * thread, it sets result and out and calls done(ctx) for each job, in queue
- * order. Each job gets the answer it would get alone after the jobs queued
- * before it: a create refused on its own (DUPLICATE, REPLAY, or a fault in
- * its rows) leaves the others alone; a failed COMMIT fails them all. in, out and the job itself must stay valid until
- * done is called; done must not call back into the store's write path. */
-struct store_create_job {
-	const struct case_new *in;
-	struct case_create_result *out;
-	enum store_result result;
-	void (*done)(void *ctx);
-	void *ctx;
-	struct store_create_job *next; /* the store's queue */
-};
-void store_case_create_async(struct store *s, struct store_create_job *job);
-
-/* Creates per transaction, 1..STORE_COMMIT_BATCH_MAX (default 64). 1 is one
- * commit per create: the comparison point of bench/ and a safe fallback. */
-#define STORE_COMMIT_BATCH_DEFAULT 64
-#define STORE_COMMIT_BATCH_MAX 1024
-void store_set_commit_batch(struct store *s, int n);
+ * queued creates, runs them in one transaction and commits once (one sync of
+ * the log for all). Only then, on the committer thread, it fills out and
+ * calls done(ctx, result) for each, in queue order. Each create gets the
+ * answer it would get alone after those queued before it: one refused on
+ * its own (DUPLICATE, REPLAY, or a fault in its rows) leaves the others
+ * alone; a failed commit fails them all. done is called exactly once, at
+ * once with STORE_HARD_ERROR when the create cannot be queued (out of
+ * memory). in and out must stay valid until then; done must not call back
+ * into the store's write path. */
+void store_case_create_async(struct store *s, const struct case_new *in, struct case_create_result *out,
+			     void (*done)(void *ctx, enum store_result result), void *ctx);
 
 /* Reads one case of the tenant (another tenant's id is NOT_FOUND): case_fn
  * once, then event_fn for each event in order (event_fn may be NULL). A
@@ -241,7 +272,7 @@ struct payment_row {
 	const char *id;            /* "pay_" + ULID */
 	const char *tenant;
 	const char *case_id;
-	const char *kind;          /* payment | credit_note */
+	enum payment_kind kind;
 	int64_t amount;            /* minor units, > 0, as registered or reported */
 	int64_t applied;           /* the part counted in the balance (agency payments are capped) */
 	const char *paid_on;       /* YYYY-MM-DD */
@@ -260,7 +291,7 @@ struct action_row {
 	const char *id;            /* "act_" + ULID */
 	const char *tenant;
 	const char *case_id;
-	const char *type;          /* comment | withdraw | pause | resume | dispute */
+	enum action_type type;
 	const char *comment;       /* NULL when none */
 	const char *state;
 	const char *created_at;
@@ -302,16 +333,16 @@ struct payment_add_result {
 	char status[STORE_NAME_MAX];    /* STORE_OK, STORE_STATE: the case's status */
 };
 
-/* Registers money the creditor received directly (kind "payment") or credited
- * ("credit_note"), amount > 0 minor units, paid_on YYYY-MM-DD, reference NULL
- * or text. In one BEGIN IMMEDIATE transaction: the case must be the tenant's
+/* Registers money the creditor received directly (PAYMENT_PAYMENT) or
+ * credited (PAYMENT_CREDIT_NOTE), amount > 0 minor units, paid_on YYYY-MM-DD,
+ * reference NULL or text. In one write transaction: the case must be the tenant's
  * (else STORE_NOT_FOUND) and not closed (paid, withdrawn, closed, rejected:
  * STORE_STATE); amount at most its remaining balance (else STORE_LIMIT). Then
  * the payment (source api), the balance at once (paid or credited up,
  * remaining down) and an outbox row (kind payment) that forwards it as a
  * DIRECTPAYMENT after the case's earlier rows. */
 enum store_result store_payment_add(struct store *s, const char *tenant, const char *case_id,
-				    const char *kind, int64_t amount, const char *paid_on,
+				    enum payment_kind kind, int64_t amount, const char *paid_on,
 				    const char *reference, const char *now,
 				    struct payment_add_result *out);
 
@@ -322,8 +353,8 @@ struct action_add_result {
 	char status[STORE_NAME_MAX];    /* STORE_OK: the case's status after; STORE_STATE: its status */
 };
 
-/* Registers an action (type comment, withdraw, pause, resume or dispute;
- * comment NULL or text) in one BEGIN IMMEDIATE transaction. Allowed statuses:
+/* Registers an action (comment NULL or text) in one write transaction.
+ * Allowed statuses:
  * comment: any open status (pending, submitted, open, paused, disputed,
  * failed); withdraw: the same; pause: open; resume: paused; dispute: open,
  * paused. Otherwise STORE_STATE; STORE_NOT_FOUND for an unknown case or
@@ -335,7 +366,7 @@ struct action_add_result {
  * other action is recorded "pending" with an outbox row (kind action) behind
  * the case's earlier rows; the status changes when the agency reports it. */
 enum store_result store_action_add(struct store *s, const char *tenant, const char *case_id,
-				   const char *type, const char *comment, const char *now,
+				   enum action_type type, const char *comment, const char *now,
 				   struct action_add_result *out);
 
 /* Puts a failed case back to pending (event source api) with its failed
@@ -354,7 +385,7 @@ struct outbox_item {
 	int64_t id;
 	char tenant[65];
 	char case_id[STORE_ID_MAX];
-	char kind[8];                   /* create | action | payment */
+	enum outbox_kind kind;
 	char ref_id[STORE_ID_MAX];      /* the action or payment id; "" for create */
 	int attempts;                   /* including the one just claimed */
 	bool lookup_first;              /* an earlier send has an unknown outcome: look the invoice up first */
@@ -409,7 +440,7 @@ struct case_agency_fields {
 
 /* Moves the tenant's case to status to (a case_status_name, or NULL for an
  * update of f only) if its current status is in from_mask (bits 1u << enum
- * case_status), in one BEGIN IMMEDIATE transaction. A status change writes
+ * case_status), in one write transaction. A status change writes
  * an event {from, to, source (api | forwarder | sync), detail (may be NULL)}
  * at now, sets submitted_at on -> submitted, closed_at on -> a closed status
  * (cleared on -> an open one); -> rejected also cancels the case's pending and
@@ -443,21 +474,36 @@ enum store_result store_case_transition_ending(struct store *s, const char *tena
 					       const char *detail, const char *now,
 					       const struct outbox_end *row);
 
-typedef int (*store_case_agency_fn)(void *ctx, const struct case_row *c, const char *national_id);
+/* Everything one delivery of an outbox row needs, read from one snapshot
+ * and copied: it stays valid after the call, and no read is held while the
+ * agency is called. Free with store_delivery_free. */
+struct delivery {
+	bool has_settings;              /* false: the tenant has none (no api key to send with) */
+	struct agency_settings settings;
+	struct case_row c;              /* the case; its strings are the delivery's */
+	char *national_id;              /* OUTBOX_CREATE only: the clear number or NULL; never log it */
+	struct {
+		enum payment_kind kind;
+		int64_t amount;
+		char paid_on[11];
+		char *reference;        /* NULL when none */
+	} payment;                      /* OUTBOX_PAYMENT */
+	struct {
+		enum action_type type;
+		char *comment;          /* NULL when none */
+	} action;                       /* OUTBOX_ACTION */
+	char *mem;                      /* what c's strings point into */
+};
 
-/* Reads the tenant's case for the agency mapping: fn once with the row and
- * the clear national id (NULL when none; never log it). STORE_NOT_FOUND for
- * an unknown case or another tenant's. */
-enum store_result store_case_for_agency(struct store *s, const char *tenant, const char *case_id,
-					store_case_agency_fn fn, void *ctx);
-
-/* Reads one action by id (an outbox row's ref_id): fn once. STORE_NOT_FOUND
- * when there is none. No tenant check: for the forwarder, not for requests. */
-enum store_result store_action_get(struct store *s, const char *id, store_action_fn fn, void *ctx);
-
-/* Reads one payment by id (an outbox row's ref_id): fn once. STORE_NOT_FOUND
- * when there is none. No tenant check: for the forwarder, not for requests. */
-enum store_result store_payment_get(struct store *s, const char *id, store_payment_fn fn, void *ctx);
+/* Loads what the delivery of claimed row it needs: the tenant's settings,
+ * the case, and its payment or action. STORE_NOT_FOUND (d->missing names
+ * what: "case", "payment", "action") when the case or the row's payment or
+ * action does not exist; missing settings are not an error (has_settings).
+ * On every result, store_delivery_free(d) releases what was copied. */
+enum store_result store_delivery_load(struct store *s, const struct outbox_item *it, struct delivery *d,
+				      const char **missing);
+/* Releases a delivery's copies (NULL-safe; a zeroed delivery is fine). */
+void store_delivery_free(struct delivery *d);
 
 /* ---- the sync loop (store_sync.c) ---- */
 
@@ -486,7 +532,7 @@ struct agency_payment {
 	const char *paid_on;            /* YYYY-MM-DD */
 };
 
-/* Applies an agency payment once, in one BEGIN IMMEDIATE transaction: the
+/* Applies an agency payment once, in one write transaction: the
  * tenant's case is found by agency case id, else by invoice number (the live
  * case first, else the newest); none: STORE_NOT_FOUND. A payment id seen
  * before: STORE_OK with *applied false and nothing changed. Otherwise it is

@@ -42,7 +42,7 @@ static void *checkpointer_main(void *arg)
 		pthread_mutex_unlock(&s->ckpt_lock);
 		int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
-			store_fail(s->ckpt_db, rc, "store: checkpoint");
+			db_fail(s->ckpt_db, rc, "store: checkpoint");
 		pthread_mutex_lock(&s->ckpt_lock);
 	}
 	pthread_mutex_unlock(&s->ckpt_lock);

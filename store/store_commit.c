@@ -13,9 +13,16 @@
 
 #include "store/store_internal.h"
 
-void store_case_create_async(struct store *s, struct store_create_job *job)
+void store_case_create_async(struct store *s, const struct case_new *in, struct case_create_result *out,
+			     void (*done)(void *ctx, enum store_result result), void *ctx)
 {
-	job->next = NULL;
+	struct create_job *job = malloc(sizeof *job);
+	if (!job) {
+		db_fail_msg("store: create", "out of memory");
+		done(ctx, STORE_HARD_ERROR);
+		return;
+	}
+	*job = (struct create_job){.in = in, .out = out, .result = STORE_HARD_ERROR, .done = done, .ctx = ctx};
 	pthread_mutex_lock(&s->queue_lock);
 	if (s->queue_tail)
 		s->queue_tail->next = job;
@@ -26,25 +33,14 @@ void store_case_create_async(struct store *s, struct store_create_job *job)
 	pthread_mutex_unlock(&s->queue_lock);
 }
 
-void store_set_commit_batch(struct store *s, int n)
-{
-	if (n < 1)
-		n = 1;
-	if (n > STORE_COMMIT_BATCH_MAX)
-		n = STORE_COMMIT_BATCH_MAX;
-	pthread_mutex_lock(&s->queue_lock);
-	s->commit_batch = n;
-	pthread_mutex_unlock(&s->queue_lock);
-}
-
 /* Takes up to commit_batch jobs off the queue, waiting for the first.
  * NULL when stopping with nothing left to write. */
-static struct store_create_job *take_batch(struct store *s)
+static struct create_job *take_batch(struct store *s)
 {
 	pthread_mutex_lock(&s->queue_lock);
 	while (!s->queue_head && !s->committer_stop)
 		pthread_cond_wait(&s->queue_cond, &s->queue_lock);
-	struct store_create_job *first = s->queue_head, *last = first;
+	struct create_job *first = s->queue_head, *last = first;
 	for (int n = 1; last && n < s->commit_batch && last->next; n++)
 		last = last->next;
 	if (last) {
@@ -58,7 +54,7 @@ static struct store_create_job *take_batch(struct store *s)
 }
 
 /* Forgets what an attempt at a transaction computed for a job. */
-static void clear_answer(struct store_create_job *j)
+static void clear_answer(struct create_job *j)
 {
 	if (j->result == STORE_REPLAY)
 		free(j->out->body);
@@ -75,20 +71,20 @@ static void clear_answer(struct store_create_job *j)
  * touches into a statement journal, which costs more than the rest of the
  * create. A create writes nothing unless it returns STORE_OK, and one that
  * fails half-way sends the whole transaction back to run without it. */
-static int try_batch(struct store *s, struct store_create_job *batch, const bool *refused)
+static int try_batch(struct store *s, struct create_job *batch, const bool *refused)
 {
-	struct store_conn *w;
+	struct db_conn *w;
 	enum store_result r = store_write_begin(s, &w);
 	bool lost = r != STORE_OK;
 	int culprit = -1, i = 0;
-	for (struct store_create_job *j = batch; !lost && j; j = j->next, i++) {
+	for (struct create_job *j = batch; !lost && j; j = j->next, i++) {
 		if (refused[i])
 			continue;
 		enum store_result jr = store_case_create_in_tx(w, j->in, j->out);
 		if (jr < 0) {
 			r = jr;
 			/* An I/O error or a full disk may have rolled it all back. */
-			lost = sqlite3_get_autocommit(w->db);
+			lost = !db_in_tx(w);
 			if (!lost)
 				culprit = i;
 			break;
@@ -96,13 +92,13 @@ static int try_batch(struct store *s, struct store_create_job *batch, const bool
 		j->result = jr;
 	}
 	if (!lost && culprit < 0) {
-		r = store_write_commit(w);
+		r = db_commit(w);
 		lost = r != STORE_OK;
 	}
 	store_write_end(s); /* rolls back whatever did not commit */
 	if (lost || culprit >= 0) {
 		i = 0;
-		for (struct store_create_job *j = batch; j; j = j->next, i++) {
+		for (struct create_job *j = batch; j; j = j->next, i++) {
 			if (refused[i])
 				continue;
 			clear_answer(j);
@@ -113,9 +109,9 @@ static int try_batch(struct store *s, struct store_create_job *batch, const bool
 	return lost ? -1 : culprit;
 }
 
-static void write_batch(struct store *s, struct store_create_job *batch)
+static void write_batch(struct store *s, struct create_job *batch)
 {
-	for (struct store_create_job *j = batch; j; j = j->next)
+	for (struct create_job *j = batch; j; j = j->next)
 		j->result = STORE_HARD_ERROR; /* nothing to free yet */
 	bool refused[STORE_COMMIT_BATCH_MAX] = {false};
 	int culprit;
@@ -127,19 +123,20 @@ static void write_batch(struct store *s, struct store_create_job *batch)
 static void *committer_main(void *arg)
 {
 	struct store *s = arg;
-	struct store_create_job *batch;
+	struct create_job *batch;
 	while ((batch = take_batch(s))) {
 		write_batch(s, batch);
-		/* After the write lock is released; done() may free the job. */
-		for (struct store_create_job *j = batch, *next; j; j = next) {
+		/* After the write lock is released; done() may free in and out. */
+		for (struct create_job *j = batch, *next; j; j = next) {
 			next = j->next;
-			j->done(j->ctx);
+			j->done(j->ctx, j->result);
+			free(j);
 		}
 	}
 	return NULL;
 }
 
-bool store_committer_start(struct store *s, char *err, size_t errlen)
+bool store_committer_start(struct store *s, int batch, char *err, size_t errlen)
 {
 	if (pthread_mutex_init(&s->queue_lock, NULL) != 0)
 		goto fail;
@@ -147,7 +144,7 @@ bool store_committer_start(struct store *s, char *err, size_t errlen)
 		pthread_mutex_destroy(&s->queue_lock);
 		goto fail;
 	}
-	s->commit_batch = STORE_COMMIT_BATCH_DEFAULT;
+	s->commit_batch = batch;
 	int rc = pthread_create(&s->committer, NULL, committer_main, s);
 	if (rc != 0) {
 		pthread_cond_destroy(&s->queue_cond);
@@ -181,12 +178,14 @@ struct waiter {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool done;
+	enum store_result result;
 };
 
-static void wake_waiter(void *ctx)
+static void wake_waiter(void *ctx, enum store_result result)
 {
 	struct waiter *w = ctx;
 	pthread_mutex_lock(&w->lock);
+	w->result = result;
 	w->done = true;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
@@ -195,14 +194,13 @@ static void wake_waiter(void *ctx)
 enum store_result store_case_create(struct store *s, const struct case_new *in,
 				    struct case_create_result *out)
 {
-	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
-	struct store_create_job job = {.in = in, .out = out, .done = wake_waiter, .ctx = &w};
-	store_case_create_async(s, &job);
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, STORE_HARD_ERROR};
+	store_case_create_async(s, in, out, wake_waiter, &w);
 	pthread_mutex_lock(&w.lock);
 	while (!w.done)
 		pthread_cond_wait(&w.cond, &w.lock);
 	pthread_mutex_unlock(&w.lock);
 	pthread_cond_destroy(&w.cond);
 	pthread_mutex_destroy(&w.lock);
-	return job.result;
+	return w.result;
 }

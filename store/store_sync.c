@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/ids.h"
+#include "lib/ids.h"
+#include "store/rows.h"
 #include "store/store_internal.h"
 
 #define SYNC_PAGE 64 /* cases copied per read: bounds memory and the read's length */
@@ -20,121 +21,66 @@ struct tenant_copy {
 struct tenant_list {
 	struct tenant_copy *v;
 	size_t n, cap;
-	bool bad; /* out of memory or a value longer than its field */
+	struct tenant_copy row; /* what each row is read into */
+	bool oom;
 };
 
-static int tenant_add(sqlite3_stmt *st, void *arg)
+static int tenant_add(void *arg)
 {
 	struct tenant_list *l = arg;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 16;
 		struct tenant_copy *v = realloc(l->v, cap * sizeof *v);
 		if (!v) {
-			l->bad = true;
+			l->oom = true;
 			return 1;
 		}
 		l->v = v;
 		l->cap = cap;
 	}
-	struct tenant_copy *t = &l->v[l->n];
-	if (!store_copy_col(st, 0, t->tenant, sizeof t->tenant) ||
-	    !store_settings_read(st, 1, &t->settings)) {
-		l->bad = true;
-		return 1;
-	}
+	l->v[l->n] = l->row;
+	rows_settings_done(&l->v[l->n].settings);
 	l->n++;
 	return 0;
 }
 
 enum store_result store_tenants_with_settings(struct store *s, store_tenant_fn fn, void *ctx)
 {
-	static const char sql[] =
-		"SELECT tenant, creditor_reference, api_key, service, customer_type, min_days_overdue,"
-		" reminder_wait_days, min_amount, enabled, api_key_valid, updated_at"
-		" FROM agency_settings ORDER BY tenant";
+	static const char sql[] = "SELECT tenant, " SETTINGS_COLUMNS " FROM agency_settings ORDER BY tenant";
 	struct tenant_list l = {0};
-	struct store_conn *c = store_reader_get(s);
-	sqlite3_stmt *st = NULL;
-	enum store_result r = store_prepare(c, STMT_SETTINGS_ALL, sql, &st);
-	if (r == STORE_OK)
-		r = store_each(c, st, SQLITE_OK, tenant_add, &l, NULL, "store: tenants");
+	struct db_col cols[SETTINGS_NCOLUMNS + 2] = {DB_COL_COPY(l.row.tenant)};
+	rows_settings_cols(&l.row.settings, cols + 1);
+	struct db_conn *c = store_reader_get(s);
+	enum store_result r = db_each(c, sql, NULL, cols, tenant_add, &l, NULL, "store: tenants");
 	/* The reader goes back before fn runs: fn may call the store, and a
 	 * read held across agency calls would pin the WAL. */
 	store_reader_put(s, c);
-	if (r == STORE_OK && l.bad)
-		r = store_fail_msg("store: tenants", "out of memory or a value longer than its field");
+	if (r == STORE_OK && l.oom)
+		r = db_fail_msg("store: tenants", "out of memory");
 	for (size_t i = 0; r == STORE_OK && i < l.n; i++)
 		if (fn(ctx, l.v[i].tenant, &l.v[i].settings) != 0)
 			break;
+	/* api keys do not linger in freed memory */
+	explicit_bzero(&l.row, sizeof l.row);
 	if (l.v)
-		memset(l.v, 0, l.n * sizeof *l.v); /* api keys do not linger in freed memory */
+		explicit_bzero(l.v, l.n * sizeof *l.v);
 	free(l.v);
 	return r;
 }
 
 /* ---- cases to follow ---- */
 
-/* A case row with its own copy of every string, in one allocation. */
-struct case_copy {
-	struct case_row row;
-	char *mem;
-};
-
-/* Copies src into *p from the arena at *at; NULL stays NULL. */
-static void arena_put(const char **p, const char *src, char **at)
-{
-	if (!src) {
-		*p = NULL;
-		return;
-	}
-	size_t n = strlen(src) + 1;
-	memcpy(*at, src, n);
-	*p = *at;
-	*at += n;
-}
-
-static bool case_copy_of(const struct case_row *src, struct case_copy *dst)
-{
-	const char *const *f[] = {
-		&src->id, &src->tenant, &src->status, &src->stage, &src->agency_status,
-		&src->service, &src->debtor_type, &src->your_reference, &src->agency_case_id,
-		&src->invoice_number, &src->invoice_json, &src->debtor_json, &src->currency,
-		&src->created_at, &src->updated_at, &src->submitted_at, &src->closed_at,
-	};
-	size_t nf = sizeof f / sizeof f[0], total = 0;
-	for (size_t i = 0; i < nf; i++)
-		total += *f[i] ? strlen(*f[i]) + 1 : 0;
-	dst->row = *src;
-	dst->mem = malloc(total ? total : 1);
-	if (!dst->mem)
-		return false;
-	char *at = dst->mem;
-	/* The same members in the same order, now pointing into mem. */
-	const char **t[] = {
-		&dst->row.id, &dst->row.tenant, &dst->row.status, &dst->row.stage,
-		&dst->row.agency_status, &dst->row.service, &dst->row.debtor_type,
-		&dst->row.your_reference, &dst->row.agency_case_id, &dst->row.invoice_number,
-		&dst->row.invoice_json, &dst->row.debtor_json, &dst->row.currency,
-		&dst->row.created_at, &dst->row.updated_at, &dst->row.submitted_at,
-		&dst->row.closed_at,
-	};
-	for (size_t i = 0; i < nf; i++)
-		arena_put(t[i], *f[i], &at);
-	return true;
-}
-
 struct case_page {
 	struct case_copy v[SYNC_PAGE];
+	struct case_row row;
 	int n;
 	bool oom;
 };
 
-static int case_page_add(sqlite3_stmt *st, void *arg)
+static int case_page_add(void *arg)
 {
 	struct case_page *p = arg;
-	struct case_row row;
-	store_case_row_read(st, &row);
-	if (!case_copy_of(&row, &p->v[p->n])) {
+	if (!rows_case_copy(&p->row, &p->v[p->n])) {
 		p->oom = true;
 		return 1;
 	}
@@ -143,37 +89,29 @@ static int case_page_add(sqlite3_stmt *st, void *arg)
 }
 
 /* Reads the next page of cases to follow after seq `after` into p. */
-static enum store_result case_page_read(struct store *s, const char *tenant, int64_t after,
-					struct case_page *p)
+static enum store_result case_page_read(struct store *s, const char *tenant, int64_t after, struct case_page *p)
 {
 	/* The primary key (tenant, seq) in order; the status test filters. */
 	static const char sql[] = "SELECT " CASE_COLUMNS " FROM cases WHERE tenant = ?1 AND seq > ?2"
-				  " AND status IN ('submitted', 'open', 'paused', 'disputed')"
-				  " ORDER BY seq LIMIT ?3";
-	struct store_conn *c = store_reader_get(s);
-	sqlite3_stmt *st = NULL;
+				  " AND status IN ('submitted', 'open', 'paused', 'disputed') ORDER BY seq LIMIT ?3";
+	const struct db_param params[] = {DB_TEXT(tenant), DB_INT(after), DB_INT(SYNC_PAGE), DB_END};
+	struct db_col cols[CASE_NCOLUMNS + 1];
+	rows_case_cols(&p->row, cols);
 	p->n = 0;
 	p->oom = false;
-	enum store_result r = store_prepare(c, STMT_CASES_TO_SYNC, sql, &st);
-	if (r == STORE_OK) {
-		int rc = SQLITE_OK;
-		store_bind_text(st, 1, tenant, &rc);
-		store_bind_int64(st, 2, after, &rc);
-		store_bind_int64(st, 3, SYNC_PAGE, &rc);
-		r = store_each(c, st, rc, case_page_add, p, NULL, "store: cases to sync");
-	}
+	struct db_conn *c = store_reader_get(s);
+	enum store_result r = db_each(c, sql, params, cols, case_page_add, p, NULL, "store: cases to sync");
 	store_reader_put(s, c);
 	if (r == STORE_OK && p->oom)
-		r = store_fail_msg("store: cases to sync", "out of memory");
+		r = db_fail_msg("store: cases to sync", "out of memory");
 	return r;
 }
 
-enum store_result store_cases_to_sync(struct store *s, const char *tenant, store_case_fn fn,
-				      void *ctx)
+enum store_result store_cases_to_sync(struct store *s, const char *tenant, store_case_fn fn, void *ctx)
 {
 	struct case_page *p = calloc(1, sizeof *p);
 	if (!p)
-		return store_fail_msg("store: cases to sync", "out of memory");
+		return db_fail_msg("store: cases to sync", "out of memory");
 	enum store_result r = STORE_OK;
 	int64_t after = 0;
 	bool stop = false, more = true;
@@ -199,90 +137,47 @@ struct case_match {
 	int64_t remaining;
 };
 
-/* Steps a one-row lookup of (id, remaining); STORE_NOT_FOUND when none. */
-static enum store_result match_step(struct store_conn *w, sqlite3_stmt *st, int rc,
-				    struct case_match *m)
-{
-	enum store_result r = STORE_OK;
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (!store_copy_col(st, 0, m->id, sizeof m->id))
-			r = store_fail_msg("store: match case", "id longer than its field");
-		m->remaining = sqlite3_column_int64(st, 1);
-	} else {
-		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_fail(w->db, rc, "store: match case");
-	}
-	store_release(st);
-	return r;
-}
-
 /* The tenant's case for an agency record: by the agency's case id, else by
  * invoice number (the live case first, else the newest). */
-static enum store_result match_case(struct store_conn *w, const char *tenant,
-				    const char *agency_case_id, const char *invoice_number,
-				    struct case_match *m)
+static enum store_result match_case(struct db_conn *w, const char *tenant, const char *agency_case_id,
+				    const char *invoice_number, struct case_match *m)
 {
-	sqlite3_stmt *st = NULL;
+	/* Both indexes named, as in the listing: without ANALYZE statistics
+	 * SQLite would walk the tenant's primary key instead. "agency_case_id =
+	 * ?" implies the partial index's IS NOT NULL. */
+	static const char by_case_id[] = "SELECT id, remaining FROM cases INDEXED BY cases_agency_case"
+					 " WHERE tenant = ?1 AND agency_case_id = ?2 ORDER BY seq DESC LIMIT 1";
+	static const char by_invoice[] = "SELECT id, remaining FROM cases INDEXED BY cases_invoice"
+					 " WHERE tenant = ?1 AND invoice_number = ?2"
+					 " ORDER BY status NOT IN ('withdrawn', 'rejected') DESC, seq DESC LIMIT 1";
+	const struct db_col cols[] = {DB_COL_COPY(m->id), DB_COL_INT64(&m->remaining), DB_END_COL};
 	enum store_result r = STORE_NOT_FOUND;
-	int rc = SQLITE_OK;
 	if (agency_case_id && agency_case_id[0]) {
-		/* Named, as in the listing: without ANALYZE statistics SQLite
-		 * would walk the tenant's primary key instead. "agency_case_id =
-		 * ?" implies the partial index's IS NOT NULL. */
-		r = store_prepare(w, STMT_CASE_BY_AGENCY_ID,
-				  "SELECT id, remaining FROM cases INDEXED BY cases_agency_case"
-				  " WHERE tenant = ?1"
-				  " AND agency_case_id = ?2 ORDER BY seq DESC LIMIT 1",
-				  &st);
-		if (r != STORE_OK)
-			return r;
-		store_bind_text(st, 1, tenant, &rc);
-		store_bind_text(st, 2, agency_case_id, &rc);
-		r = match_step(w, st, rc, m);
+		const struct db_param params[] = {DB_TEXT(tenant), DB_TEXT(agency_case_id), DB_END};
+		r = db_one(w, by_case_id, params, cols, "store: match case");
 	}
 	if (r != STORE_NOT_FOUND || !invoice_number || !invoice_number[0])
 		return r;
-	r = store_prepare(w, STMT_CASE_BY_INVOICE,
-			  "SELECT id, remaining FROM cases INDEXED BY cases_invoice"
-			  " WHERE tenant = ?1 AND invoice_number = ?2"
-			  " ORDER BY status NOT IN ('withdrawn', 'rejected') DESC, seq DESC LIMIT 1",
-			  &st);
-	if (r != STORE_OK)
-		return r;
-	rc = SQLITE_OK;
-	store_bind_text(st, 1, tenant, &rc);
-	store_bind_text(st, 2, invoice_number, &rc);
-	return match_step(w, st, rc, m);
+	const struct db_param params[] = {DB_TEXT(tenant), DB_TEXT(invoice_number), DB_END};
+	return db_one(w, by_invoice, params, cols, "store: match case");
 }
 
-/* Steps a "does this key exist" query bound with ?1 tenant, ?2 key. */
-static enum store_result seen(struct store_conn *w, enum store_stmt id, const char *sql,
-			      const char *tenant, const char *key, bool *yes)
+/* Whether a "SELECT 1 ... WHERE tenant = ?1 AND <key> = ?2" finds a row. */
+static enum store_result seen(struct db_conn *w, const char *sql, const char *tenant, const char *key, bool *yes)
 {
-	sqlite3_stmt *st = NULL;
-	enum store_result r = store_prepare(w, id, sql, &st);
-	if (r != STORE_OK)
-		return r;
-	int rc = SQLITE_OK;
-	store_bind_text(st, 1, tenant, &rc);
-	store_bind_text(st, 2, key, &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	*yes = rc == SQLITE_ROW;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = store_fail(w->db, rc, "store: seen");
-	store_release(st);
-	return r;
+	const struct db_param params[] = {DB_TEXT(tenant), DB_TEXT(key), DB_END};
+	enum store_result r = db_one(w, sql, params, NULL, "store: seen");
+	*yes = r == STORE_OK;
+	return r == STORE_NOT_FOUND ? STORE_OK : r;
 }
 
 /* ---- payments ---- */
 
-enum store_result store_sync_payment(struct store *s, const char *tenant,
-				     const struct agency_payment *p, const char *now,
-				     bool *applied)
+enum store_result store_sync_payment(struct store *s, const char *tenant, const struct agency_payment *p,
+				     const char *now, bool *applied)
 {
-	struct store_conn *w;
+	static const char known_sql[] = "SELECT 1 FROM payments WHERE tenant = ?1 AND agency_payment_id = ?2";
+	struct db_conn *w;
 	struct case_match m;
 	bool known = false;
 	char id[STORE_ID_MAX];
@@ -291,13 +186,10 @@ enum store_result store_sync_payment(struct store *s, const char *tenant,
 	if (p->amount <= 0)
 		return STORE_LIMIT;
 	if (!ids_new("pay_", id, sizeof id))
-		return store_fail_msg("store: sync payment", "no random id");
+		return db_fail_msg("store: sync payment", "no random id");
 	enum store_result r = store_write_begin(s, &w);
-	if (r != STORE_OK)
-		goto out;
-	r = seen(w, STMT_PAYMENT_AGENCY_SEEN,
-		 "SELECT 1 FROM payments WHERE tenant = ?1 AND agency_payment_id = ?2", tenant,
-		 p->agency_payment_id, &known);
+	if (r == STORE_OK)
+		r = seen(w, known_sql, tenant, p->agency_payment_id, &known);
 	if (r != STORE_OK || known)
 		goto out; /* a repeat: STORE_OK, nothing written */
 	r = match_case(w, tenant, p->agency_case_id, p->invoice_number, &m);
@@ -309,17 +201,15 @@ enum store_result store_sync_payment(struct store *s, const char *tenant,
 	if (count < 0)
 		count = 0;
 	struct payment_row row = {
-		.id = id, .tenant = tenant, .case_id = m.id, .kind = "payment",
+		.id = id, .tenant = tenant, .case_id = m.id, .kind = PAYMENT_PAYMENT,
 		.amount = p->amount, .applied = count, .paid_on = p->paid_on, .source = "agency",
 		.agency_payment_id = p->agency_payment_id, .created_at = now,
 	};
-	r = store_payment_insert(w, &row);
-	if (r == STORE_DUPLICATE)
-		r = store_fail_msg("store: sync payment", "UNIQUE constraint failed");
+	r = db_no_duplicate(rows_payment_insert(w, &row), "store: sync payment");
 	if (r == STORE_OK && count > 0)
-		r = store_case_balance_add(w, m.id, count, 0, now);
+		r = rows_balance_add(w, m.id, count, 0, now);
 	if (r == STORE_OK)
-		r = store_write_commit(w);
+		r = db_commit(w);
 	if (r == STORE_OK && applied)
 		*applied = true;
 out:
@@ -329,73 +219,51 @@ out:
 
 /* ---- settlements ---- */
 
-static enum store_result settlement_insert(struct store_conn *w, const char *tenant,
-					   const char *id, const struct agency_settlement *in,
-					   const char *now)
+static enum store_result settlement_insert(struct db_conn *w, const char *tenant, const char *id,
+					   const struct agency_settlement *in, const char *now)
 {
 	/* seq: max + 1 under the write lock, like a case's. */
 	static const char sql[] =
 		"INSERT INTO settlements (tenant, id, seq, agency_settlement_id, settlement_date,"
 		" agency, remittance_reference, amount, currency, created_at)"
-		" SELECT ?1, ?2, COALESCE(MAX(seq), 0) + 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9"
-		" FROM settlements WHERE tenant = ?1";
-	sqlite3_stmt *st = NULL;
-	enum store_result r = store_prepare(w, STMT_SETTLEMENT_INSERT, sql, &st);
-	if (r != STORE_OK)
-		return r;
-	int rc = SQLITE_OK;
-	store_bind_text(st, 1, tenant, &rc);
-	store_bind_text(st, 2, id, &rc);
-	store_bind_text(st, 3, in->agency_settlement_id, &rc);
-	store_bind_text(st, 4, in->settlement_date, &rc);
-	store_bind_text(st, 5, in->agency, &rc);
-	store_bind_text(st, 6, in->remittance_reference, &rc);
-	store_bind_int64(st, 7, in->amount, &rc);
-	store_bind_text(st, 8, in->currency, &rc);
-	store_bind_text(st, 9, now, &rc);
-	r = store_step_done(w, st, rc, "store: insert settlement");
-	return r == STORE_DUPLICATE ? store_fail_msg("store: insert settlement", "UNIQUE constraint failed") : r;
+		" SELECT ?1, ?2, COALESCE(MAX(seq), 0) + 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM settlements WHERE tenant = ?1";
+	const struct db_param params[] = {
+		DB_TEXT(tenant),     DB_TEXT(id),         DB_TEXT(in->agency_settlement_id),
+		DB_TEXT(in->settlement_date), DB_TEXT(in->agency), DB_TEXT(in->remittance_reference),
+		DB_INT(in->amount),  DB_TEXT(in->currency), DB_TEXT(now),
+		DB_END,
+	};
+	return db_no_duplicate(db_exec(w, sql, params, "store: insert settlement"), "store: insert settlement");
 }
 
-static enum store_result allocation_insert(struct store_conn *w, const char *settlement_id,
-					   size_t pos, const char *case_id,
-					   const struct agency_allocation *a)
+static enum store_result allocation_insert(struct db_conn *w, const char *settlement_id, size_t pos,
+					   const char *case_id, const struct agency_allocation *a)
 {
 	static const char sql[] =
 		"INSERT INTO settlement_allocations (settlement_id, allocation_id, pos, case_id,"
 		" invoice_number, amount, allocation_date) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-	sqlite3_stmt *st = NULL;
-	enum store_result r = store_prepare(w, STMT_ALLOCATION_INSERT, sql, &st);
-	if (r != STORE_OK)
-		return r;
-	int rc = SQLITE_OK;
-	store_bind_text(st, 1, settlement_id, &rc);
-	store_bind_text(st, 2, a->allocation_id, &rc);
-	store_bind_int64(st, 3, (int64_t)pos, &rc);
-	store_bind_text(st, 4, case_id, &rc);
-	store_bind_text(st, 5, a->invoice_number ? a->invoice_number : "", &rc);
-	store_bind_int64(st, 6, a->amount, &rc);
-	store_bind_text(st, 7, a->allocation_date, &rc);
-	return store_step_done(w, st, rc, "store: insert allocation");
+	const struct db_param params[] = {
+		DB_TEXT(settlement_id), DB_TEXT(a->allocation_id), DB_INT(pos), DB_TEXT(case_id),
+		DB_TEXT(a->invoice_number ? a->invoice_number : ""), DB_INT(a->amount), DB_TEXT(a->allocation_date),
+		DB_END,
+	};
+	return db_exec(w, sql, params, "store: insert allocation");
 }
 
-enum store_result store_sync_settlement(struct store *s, const char *tenant,
-					const struct agency_settlement *in, const char *now,
-					bool *created)
+enum store_result store_sync_settlement(struct store *s, const char *tenant, const struct agency_settlement *in,
+					const char *now, bool *created)
 {
-	struct store_conn *w;
+	static const char known_sql[] = "SELECT 1 FROM settlements WHERE tenant = ?1 AND agency_settlement_id = ?2";
+	struct db_conn *w;
 	bool known = false;
 	char id[STORE_ID_MAX];
 	if (created)
 		*created = false;
 	if (!ids_new("st_", id, sizeof id))
-		return store_fail_msg("store: sync settlement", "no random id");
+		return db_fail_msg("store: sync settlement", "no random id");
 	enum store_result r = store_write_begin(s, &w);
-	if (r != STORE_OK)
-		goto out;
-	r = seen(w, STMT_SETTLEMENT_SEEN,
-		 "SELECT 1 FROM settlements WHERE tenant = ?1 AND agency_settlement_id = ?2", tenant,
-		 in->agency_settlement_id, &known);
+	if (r == STORE_OK)
+		r = seen(w, known_sql, tenant, in->agency_settlement_id, &known);
 	if (r != STORE_OK || known)
 		goto out;
 	r = settlement_insert(w, tenant, id, in, now);
@@ -408,7 +276,7 @@ enum store_result store_sync_settlement(struct store *s, const char *tenant,
 	}
 	/* STORE_DUPLICATE (a repeated allocation id) rolls everything back. */
 	if (r == STORE_OK)
-		r = store_write_commit(w);
+		r = db_commit(w);
 	if (r == STORE_OK && created)
 		*created = true;
 out:
@@ -418,38 +286,26 @@ out:
 
 /* ---- agency events ---- */
 
-enum store_result store_agency_event_seen(struct store *s, const char *case_id,
-					  const char *event_id, bool *is_new)
+enum store_result store_agency_event_seen(struct store *s, const char *case_id, const char *event_id, bool *is_new)
 {
-	static const char sql[] = "INSERT INTO agency_events (case_id, event_id) VALUES (?1, ?2)"
-				  " ON CONFLICT DO NOTHING";
-	struct store_conn *w;
-	sqlite3_stmt *st = NULL;
+	static const char case_sql[] = "SELECT 1 FROM cases WHERE id = ?1";
+	static const char sql[] = "INSERT INTO agency_events (case_id, event_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+	const struct db_param by_case[] = {DB_TEXT(case_id), DB_END};
+	const struct db_param params[] = {DB_TEXT(case_id), DB_TEXT(event_id), DB_END};
+	struct db_conn *w;
 	*is_new = false;
 	enum store_result r = store_write_begin(s, &w);
-	if (r != STORE_OK || (r = store_prepare(w, STMT_AGENCY_EVENT_INSERT, sql, &st)) != STORE_OK)
-		goto out;
-	int rc = SQLITE_OK;
-	store_bind_text(st, 1, case_id, &rc);
-	store_bind_text(st, 2, event_id, &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-		r = STORE_NOT_FOUND; /* no such case */
-		goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		r = store_fail(w->db, rc, "store: agency event");
-		goto out;
-	}
-	bool fresh = sqlite3_changes(w->db) == 1;
-	store_release(st);
-	st = NULL;
-	r = store_write_commit(w);
+	/* The foreign key would refuse an unknown case too; asking first says
+	 * so without an error in the log. */
+	if (r == STORE_OK)
+		r = db_one(w, case_sql, by_case, NULL, "store: agency event");
+	if (r == STORE_OK)
+		r = db_exec(w, sql, params, "store: agency event");
+	bool fresh = r == STORE_OK && db_changes(w) == 1;
+	if (r == STORE_OK)
+		r = db_commit(w);
 	if (r == STORE_OK)
 		*is_new = fresh;
-out:
-	store_release(st);
 	store_write_end(s);
 	return r;
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "agency/parse.h"
-#include "handlers/money.h"
+#include "lib/money.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include "handlers/case_validate.h"
 #include "handlers/json_body.h"
 #include "handlers/settings_json.h"
-#include "server/utf8.h"
+#include "lib/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

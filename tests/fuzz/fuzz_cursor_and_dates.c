@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "handlers/cursor.h"
-#include "handlers/dates.h"
+#include "lib/dates.h"
 #include "handlers/idnum.h"
 #include "handlers/phone.h"
 #include "handlers/postal.h"

@@ -34,13 +34,30 @@ static inline void testdb_remove(const char *dir, const char *dbpath)
 	rmdir(dir);
 }
 
-/* Queues jobs[0] while holding the write lock, waits until the committer
- * has taken it (it then waits for the lock), queues the others and lets go:
- * jobs[1..n-1] form the next batch together. */
-static inline void queue_as_next_batch(struct store *s, struct store_create_job *jobs, int n)
+/* A create queued by queue_as_next_batch, and what it was answered. */
+struct queued_create {
+	const struct case_new *in;
+	struct case_create_result *out;
+	enum store_result result;
+	void (*then)(struct queued_create *q); /* on the committer thread, after result is set */
+	void *ctx;
+};
+
+static inline void queued_done(void *ctx, enum store_result result)
+{
+	struct queued_create *q = ctx;
+	q->result = result;
+	if (q->then)
+		q->then(q);
+}
+
+/* Queues q[0] while holding the write lock, waits until the committer has
+ * taken it (it then waits for the lock), queues the others and lets go:
+ * q[1..n-1] form the next batch together. */
+static inline void queue_as_next_batch(struct store *s, struct queued_create *q, int n)
 {
 	pthread_mutex_lock(&s->write_lock);
-	store_case_create_async(s, &jobs[0]);
+	store_case_create_async(s, q[0].in, q[0].out, queued_done, &q[0]);
 	for (int spins = 0; spins < 5000; spins++) {
 		pthread_mutex_lock(&s->queue_lock);
 		bool taken = s->queue_head == NULL;
@@ -50,7 +67,7 @@ static inline void queue_as_next_batch(struct store *s, struct store_create_job 
 		usleep(1000);
 	}
 	for (int i = 1; i < n; i++)
-		store_case_create_async(s, &jobs[i]);
+		store_case_create_async(s, q[i].in, q[i].out, queued_done, &q[i]);
 	pthread_mutex_unlock(&s->write_lock);
 }
 

@@ -21,7 +21,7 @@
 #include "agency/client.h"
 #include "agency/mapping.h"
 #include "agency/parse.h"
-#include "server/log.h"
+#include "lib/log.h"
 
 /* ---------- mapping ---------- */
 

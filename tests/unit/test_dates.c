@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of handlers/dates: strict calendar dates, day arithmetic, clocks. */
+/* Unit tests of lib/dates: strict calendar dates, day arithmetic, clocks. */
 #include <criterion/criterion.h>
 #include <string.h>
 #include <time.h>
 
-#include "handlers/dates.h"
+#include "lib/dates.h"
 
 Test(dates, accepts_real_calendar_days)
 {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of handlers/money: ISO 4217 minor units and the agency's decimals. */
+/* Unit tests of lib/money: ISO 4217 minor units and the agency's decimals. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "handlers/money.h"
+#include "lib/money.h"
 
 Test(money, minor_digits_follow_iso_4217)
 {

@@ -23,7 +23,7 @@ static void setup(void)
 {
 	testdb_make(dir, sizeof dir, dbpath, sizeof dbpath, "inkasso-store");
 	char err[256] = "";
-	s = store_open(dbpath, 4, err, sizeof err);
+	s = store_open(dbpath, &(struct store_options){.readers = 4}, err, sizeof err);
 	cr_assert_not_null(s, "store_open: %s", err);
 }
 
@@ -203,7 +203,7 @@ Test(schema, migrates_and_reopens_stable)
 	int64_t seq = create_ok("t1", "INV-1");
 	store_close(s);
 	char err[256] = "";
-	s = store_open(dbpath, 2, err, sizeof err);
+	s = store_open(dbpath, &(struct store_options){.readers = 2}, err, sizeof err);
 	cr_assert_not_null(s, "reopen: %s", err);
 	cr_assert_eq(raw_int("PRAGMA user_version"), v, "reopening must not migrate again");
 	struct case_filter f = {.tenant = "t1", .limit = 10};
@@ -219,7 +219,7 @@ Test(schema, refuses_newer_schema)
 	s = NULL;
 	raw_exec("PRAGMA user_version = 999");
 	char err[256] = "";
-	struct store *t = store_open(dbpath, 1, err, sizeof err);
+	struct store *t = store_open(dbpath, &(struct store_options){.readers = 1}, err, sizeof err);
 	cr_assert_null(t);
 	cr_assert_not_null(strstr(err, "newer"), "err: %s", err);
 	cr_assert_eq(raw_int("PRAGMA user_version"), 999, "nothing was rolled back or rewritten");
@@ -228,7 +228,7 @@ Test(schema, refuses_newer_schema)
 Test(schema, refuses_bad_arguments_and_non_database)
 {
 	char err[256] = "";
-	cr_assert_null(store_open(dbpath, 0, err, sizeof err));
+	cr_assert_null(store_open(dbpath, &(struct store_options){.readers = 0}, err, sizeof err));
 	cr_assert_neq(err[0], '\0');
 
 	char junk[300];
@@ -239,7 +239,7 @@ Test(schema, refuses_bad_arguments_and_non_database)
 		fputc('x', fp);
 	fclose(fp);
 	err[0] = '\0';
-	cr_assert_null(store_open(junk, 1, err, sizeof err));
+	cr_assert_null(store_open(junk, &(struct store_options){.readers = 1}, err, sizeof err));
 	cr_assert_not_null(strstr(err, "not a database"), "err: %s", err);
 	unlink(junk);
 }
@@ -265,7 +265,7 @@ Test(schema, refuses_database_failing_quick_check)
 	free(zero);
 	close(fd);
 	char err[256] = "";
-	cr_assert_null(store_open(dbpath, 1, err, sizeof err));
+	cr_assert_null(store_open(dbpath, &(struct store_options){.readers = 1}, err, sizeof err));
 	cr_assert_not_null(strstr(err, "quick_check"), "err: %s", err);
 }
 
@@ -917,7 +917,7 @@ Test(concurrency, creates_from_8_threads_get_distinct_seqs)
 Test(concurrency, two_stores_on_one_file_like_two_processes)
 {
 	char err[256] = "";
-	struct store *other = store_open(dbpath, 2, err, sizeof err);
+	struct store *other = store_open(dbpath, &(struct store_options){.readers = 2}, err, sizeof err);
 	cr_assert_not_null(other, "%s", err);
 	struct store *both[2] = {s, other};
 	/* Here the write lock is SQLite's (BEGIN IMMEDIATE + busy_timeout),
@@ -951,7 +951,7 @@ Test(concurrency, readers_wait_for_a_free_connection)
 {
 	store_close(s);
 	char err[256] = "";
-	s = store_open(dbpath, 1, err, sizeof err); /* one reader for eight threads */
+	s = store_open(dbpath, &(struct store_options){.readers = 1}, err, sizeof err); /* one reader for eight threads */
 	cr_assert_not_null(s, "%s", err);
 	struct tcase t;
 	tcase_init(&t, "t1", "INV-0");
@@ -1149,7 +1149,7 @@ Test(ops, a_commit_that_failed_to_sync_is_never_acknowledged)
 	store_close(s);
 	faulty_vfs_install();
 	char err[256] = "";
-	s = store_open(dbpath, 2, err, sizeof err);
+	s = store_open(dbpath, &(struct store_options){.readers = 2}, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
 	cr_assert_eq(create_ok("t1", "INV-1"), 1);
 
@@ -1164,7 +1164,7 @@ Test(ops, a_commit_that_failed_to_sync_is_never_acknowledged)
 	struct case_filter f = {.tenant = "t1", .limit = 10};
 	cr_assert_eq(list(&f, NULL).n, 1);
 	store_close(s);
-	s = store_open(dbpath, 2, err, sizeof err);
+	s = store_open(dbpath, &(struct store_options){.readers = 2}, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
 	cr_assert_eq(list(&f, NULL).n, 1);
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox"), 1);
@@ -1181,19 +1181,19 @@ Test(ops, a_commit_that_failed_to_sync_is_never_acknowledged)
 /* ---- group commit ---- */
 
 static atomic_int jobs_done;
-static void count_done(void *ctx)
+static void count_done(struct queued_create *q)
 {
-	(void)ctx;
+	(void)q;
 	atomic_fetch_add(&jobs_done, 1);
 }
 
 /* Queues jobs[0] while the test holds the write lock (the committer takes it
  * and waits), then the others, so that they all meet in the next batch. */
-static void run_as_one_batch(struct tcase *t, struct store_create_job *jobs, int n)
+static void run_as_one_batch(struct tcase *t, struct queued_create *jobs, int n)
 {
 	atomic_store(&jobs_done, 0);
 	for (int i = 0; i < n; i++)
-		jobs[i] = (struct store_create_job){.in = &t[i].n, .out = &t[i].res, .done = count_done};
+		jobs[i] = (struct queued_create){.in = &t[i].n, .out = &t[i].res, .then = count_done};
 	queue_as_next_batch(s, jobs, n);
 	for (int spins = 0; atomic_load(&jobs_done) < n && spins < 10000; spins++)
 		usleep(1000);
@@ -1212,7 +1212,10 @@ static int count_commit(void *ctx)
  * changes only how many share a COMMIT. Returns the number of COMMITs. */
 static int group_commit_checks(int batch)
 {
-	store_set_commit_batch(s, batch);
+	char err[256] = "";
+	store_close(s);
+	s = store_open(dbpath, &(struct store_options){.readers = 4, .commit_batch = batch}, err, sizeof err);
+	cr_assert_not_null(s, "store_open: %s", err);
 	struct tcase t[6];
 	tcase_init(&t[0], "t1", "G-0");
 	tcase_init(&t[1], "t1", "G-1");
@@ -1229,7 +1232,7 @@ static int group_commit_checks(int batch)
 		t[i].n.idem_body = body;
 		t[i].n.idem_body_len = sizeof body - 1;
 	}
-	struct store_create_job jobs[6];
+	struct queued_create jobs[6];
 	atomic_store(&commits, 0);
 	sqlite3_commit_hook(s->writer.db, count_commit, NULL);
 	run_as_one_batch(t, jobs, 6);

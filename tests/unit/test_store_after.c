@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/ids.h"
+#include "lib/ids.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "tests/unit/store_testkit.h"
@@ -26,7 +26,7 @@ static struct store *s;
 static struct store *open_store(int readers)
 {
 	char err[256] = "";
-	struct store *t = store_open(dbpath, readers, err, sizeof err);
+	struct store *t = store_open(dbpath, &(struct store_options){.readers = readers}, err, sizeof err);
 	cr_assert_not_null(t, "store_open: %s", err);
 	return t;
 }
@@ -155,7 +155,7 @@ static struct outbox_item claim(int64_t now_ms)
 static void nothing_due(int64_t now_ms)
 {
 	struct outbox_item it;
-	cr_assert_eq(store_outbox_claim(s, now_ms, &it), STORE_NOT_FOUND, "claimed %s %s", it.kind,
+	cr_assert_eq(store_outbox_claim(s, now_ms, &it), STORE_NOT_FOUND, "claimed %s %s", outbox_kind_name(it.kind),
 		     it.case_id);
 }
 
@@ -164,7 +164,7 @@ static void deliver_create(const char *tenant, const char *id, const char *agenc
 {
 	struct outbox_item it = claim(0);
 	cr_assert_str_eq(it.case_id, id);
-	cr_assert_str_eq(it.kind, "create");
+	cr_assert_eq(it.kind, OUTBOX_CREATE);
 	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
 	struct case_agency_fields f = {.agency_case_id = agency_case_id, .agency_status = "ACTIVE"};
 	cr_assert_eq(store_case_transition(s, tenant, id, 1u << CASE_PENDING, "open", "forwarder", NULL,
@@ -202,11 +202,11 @@ Test(payments, counted_at_once_and_queued_for_the_agency)
 	char id[STORE_ID_MAX];
 	struct payment_add_result res;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_payment_add(s, "t1", id, "payment", 25000, "2026-02-09", "BANK-1", NOW, &res),
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 25000, "2026-02-09", "BANK-1", NOW, &res),
 		     STORE_OK);
 	cr_assert(ids_valid("pay_", res.id), "id %s", res.id);
 	cr_assert_eq(res.remaining, 99900);
-	cr_assert_eq(store_payment_add(s, "t1", id, "credit_note", 900, "2026-02-10", NULL, NOW, &res),
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_CREDIT_NOTE, 900, "2026-02-10", NULL, NOW, &res),
 		     STORE_OK);
 	struct balance b = balance_of("t1", id);
 	cr_assert_eq(b.paid, 25000);
@@ -225,16 +225,16 @@ Test(payments, never_above_the_remaining_balance)
 	char id[STORE_ID_MAX];
 	struct payment_add_result res;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_payment_add(s, "t1", id, "payment", 124901, "2026-02-09", NULL, NOW, &res),
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 124901, "2026-02-09", NULL, NOW, &res),
 		     STORE_LIMIT);
 	cr_assert_eq(res.remaining, 124900, "the balance it exceeds is reported");
 	cr_assert_eq(res.id[0], '\0');
-	cr_assert_eq(store_payment_add(s, "t1", id, "payment", 0, "2026-02-09", NULL, NOW, &res), STORE_LIMIT);
-	cr_assert_eq(store_payment_add(s, "t1", id, "payment", -5, "2026-02-09", NULL, NOW, &res), STORE_LIMIT);
-	cr_assert_eq(store_payment_add(s, "t1", id, "payment", 124900, "2026-02-09", NULL, NOW, &res),
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 0, "2026-02-09", NULL, NOW, &res), STORE_LIMIT);
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, -5, "2026-02-09", NULL, NOW, &res), STORE_LIMIT);
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 124900, "2026-02-09", NULL, NOW, &res),
 		     STORE_OK, "exactly the remaining balance is fine");
 	cr_assert_eq(res.remaining, 0);
-	cr_assert_eq(store_payment_add(s, "t1", id, "credit_note", 1, "2026-02-09", NULL, NOW, &res),
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_CREDIT_NOTE, 1, "2026-02-09", NULL, NOW, &res),
 		     STORE_LIMIT);
 	cr_assert_eq(raw_int("SELECT count(*) FROM payments"), 1, "refused payments leave no row");
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE kind = 'payment'"), 1);
@@ -245,22 +245,22 @@ Test(payments, closed_case_and_other_tenant)
 	char id[STORE_ID_MAX];
 	struct payment_add_result res;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_payment_add(s, "t2", id, "payment", 100, "2026-02-09", NULL, NOW, &res),
+	cr_assert_eq(store_payment_add(s, "t2", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &res),
 		     STORE_NOT_FOUND, "another tenant's case is not found");
-	cr_assert_eq(store_payment_add(s, "t1", "cc_01JD8ZK5V3Q4N7M2X9R6T1W0YB", "payment", 100,
+	cr_assert_eq(store_payment_add(s, "t1", "cc_01JD8ZK5V3Q4N7M2X9R6T1W0YB", PAYMENT_PAYMENT, 100,
 				       "2026-02-09", NULL, NOW, &res),
 		     STORE_NOT_FOUND);
 	const char *closed[] = {"paid", "withdrawn", "closed", "rejected"};
 	for (size_t i = 0; i < 4; i++) {
 		set_status(id, closed[i]);
-		cr_assert_eq(store_payment_add(s, "t1", id, "payment", 100, "2026-02-09", NULL, NOW, &res),
+		cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &res),
 			     STORE_STATE, "%s", closed[i]);
 		cr_assert_str_eq(res.status, closed[i]);
 	}
 	const char *open[] = {"pending", "submitted", "open", "paused", "disputed", "failed"};
 	for (size_t i = 0; i < 6; i++) {
 		set_status(id, open[i]);
-		cr_assert_eq(store_payment_add(s, "t1", id, "payment", 100, "2026-02-09", NULL, NOW, &res),
+		cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &res),
 			     STORE_OK, "%s", open[i]);
 	}
 	cr_assert_eq(balance_of("t1", id).paid, 600);
@@ -288,7 +288,8 @@ Test(actions, state_table)
 			snprintf(inv, sizeof inv, "INV-%d-%d", t, st);
 			new_case("t1", inv, id);
 			set_status(id, statuses[st]);
-			enum store_result r = store_action_add(s, "t1", id, types[t], NULL, NOW, &res);
+			enum store_result r = store_action_add(s, "t1", id, (enum action_type)action_type_parse(types[t]),
+							       NULL, NOW, &res);
 			cr_assert_eq(r, allowed[t][st] ? STORE_OK : STORE_STATE, "%s on a %s case: %d",
 				     types[t], statuses[st], r);
 			if (r == STORE_STATE)
@@ -304,8 +305,8 @@ Test(actions, queued_behind_the_case_and_other_tenant)
 	char id[STORE_ID_MAX];
 	struct action_add_result res;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_action_add(s, "t2", id, "comment", "hi", NOW, &res), STORE_NOT_FOUND);
-	cr_assert_eq(store_action_add(s, "t1", id, "comment", "Called, will pay Friday", NOW, &res),
+	cr_assert_eq(store_action_add(s, "t2", id, ACTION_COMMENT, "hi", NOW, &res), STORE_NOT_FOUND);
+	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "Called, will pay Friday", NOW, &res),
 		     STORE_OK);
 	cr_assert_str_eq(res.state, "pending");
 	cr_assert_str_eq(res.status, "pending");
@@ -323,12 +324,12 @@ Test(actions, withdraw_of_a_pending_case_happens_here)
 	struct action_add_result res;
 	struct payment_add_result pay;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_action_add(s, "t1", id, "comment", "first", NOW, &res), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "first", NOW, &res), STORE_OK);
 	snprintf(comment_id, sizeof comment_id, "%s", res.id);
-	cr_assert_eq(store_payment_add(s, "t1", id, "payment", 100, "2026-02-09", NULL, NOW, &pay), STORE_OK);
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &pay), STORE_OK);
 	cr_assert_eq(store_outbox_depth(s), 3);
 
-	cr_assert_eq(store_action_add(s, "t1", id, "withdraw", "paid to us", LATER, &res), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", id, ACTION_WITHDRAW, "paid to us", LATER, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "done");
 	cr_assert_str_eq(res.status, "withdrawn");
 	cr_assert_str_eq(status_of(id, st), "withdrawn");
@@ -346,7 +347,7 @@ Test(actions, withdraw_of_a_pending_case_happens_here)
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE ref_id = '%s'", res.id), 0,
 		     "nothing to send for a withdraw done here");
 	/* Withdrawn is closed: nothing more, and the invoice may be sent anew. */
-	cr_assert_eq(store_action_add(s, "t1", id, "comment", "x", LATER, &res), STORE_STATE);
+	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "x", LATER, &res), STORE_STATE);
 	char again[STORE_ID_MAX];
 	new_case("t1", "INV-1", again);
 }
@@ -360,14 +361,14 @@ Test(actions, withdraw_goes_to_the_agency_once_it_may_have_the_case)
 	/* a: its create is being sent right now. */
 	struct outbox_item it = claim(0);
 	cr_assert_str_eq(it.case_id, a);
-	cr_assert_eq(store_action_add(s, "t1", a, "withdraw", NULL, NOW, &res), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", a, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "pending");
 	cr_assert_str_eq(status_of(a, st), "pending", "the agency will report it");
 	/* b: an earlier send has an unknown outcome (a crash while sending). */
 	it = claim(0);
 	cr_assert_str_eq(it.case_id, b);
 	cr_assert_eq(store_outbox_requeue_sending(s, NULL), STORE_OK);
-	cr_assert_eq(store_action_add(s, "t1", b, "withdraw", NULL, NOW, &res), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", b, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "pending");
 	cr_assert_str_eq(status_of(b, st), "pending");
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE kind = 'action' AND state = 'pending'"), 2);
@@ -387,10 +388,10 @@ Test(actions, withdraw_of_a_failed_case)
 	cr_assert_eq(store_outbox_fail(s, it.id, true, "timeout"), STORE_OK);
 	set_status(a, "failed");
 	set_status(b, "failed");
-	cr_assert_eq(store_action_add(s, "t1", a, "withdraw", NULL, NOW, &res), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", a, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "done");
 	cr_assert_str_eq(status_of(a, st), "withdrawn");
-	cr_assert_eq(store_action_add(s, "t1", b, "withdraw", NULL, NOW, &res), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", b, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "pending");
 	cr_assert_str_eq(status_of(b, st), "failed");
 }
@@ -403,7 +404,7 @@ Test(actions, retry_from_failed_only)
 	cr_assert_eq(store_case_retry(s, "t1", id, NOW, st), STORE_STATE);
 	cr_assert_str_eq(st, "pending");
 	cr_assert_eq(store_case_retry(s, "t2", id, NOW, st), STORE_NOT_FOUND);
-	cr_assert_eq(store_action_add(s, "t1", id, "comment", "c", NOW, &res), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &res), STORE_OK);
 	struct outbox_item it = claim(0);
 	cr_assert_eq(store_outbox_fail(s, it.id, true, "timeout"), STORE_OK);
 	/* The comment behind it: failed too, as the forwarder would leave it. */
@@ -423,7 +424,7 @@ Test(actions, retry_from_failed_only)
 		     2);
 	cr_assert_eq(raw_int("SELECT count(*) FROM actions WHERE state = 'pending'"), 1);
 	it = claim(0);
-	cr_assert_str_eq(it.kind, "create");
+	cr_assert_eq(it.kind, OUTBOX_CREATE);
 	cr_assert(it.lookup_first, "the unknown outcome is still looked up first");
 	cr_assert_eq(it.attempts, 1);
 }
@@ -436,13 +437,13 @@ Test(outbox, per_case_order_actions_wait_behind_the_create)
 	struct action_add_result act;
 	struct payment_add_result pay;
 	new_case("t1", "INV-A", a);
-	cr_assert_eq(store_action_add(s, "t1", a, "comment", "one", NOW, &act), STORE_OK);
-	cr_assert_eq(store_payment_add(s, "t1", a, "payment", 100, "2026-02-09", NULL, NOW, &pay), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", a, ACTION_COMMENT, "one", NOW, &act), STORE_OK);
+	cr_assert_eq(store_payment_add(s, "t1", a, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &pay), STORE_OK);
 	new_case("t1", "INV-B", b);
 
 	struct outbox_item it = claim(1000);
 	cr_assert_str_eq(it.case_id, a);
-	cr_assert_str_eq(it.kind, "create");
+	cr_assert_eq(it.kind, OUTBOX_CREATE);
 	cr_assert_str_eq(it.tenant, "t1");
 	cr_assert_eq(it.ref_id[0], '\0');
 	cr_assert_eq(it.attempts, 1);
@@ -451,7 +452,7 @@ Test(outbox, per_case_order_actions_wait_behind_the_create)
 	/* a's action waits while its create is sending: b's create comes next. */
 	it = claim(1000);
 	cr_assert_str_eq(it.case_id, b);
-	cr_assert_str_eq(it.kind, "create");
+	cr_assert_eq(it.kind, OUTBOX_CREATE);
 	nothing_due(1000);
 	/* A retry puts a's create back, due later: still nothing of a before it. */
 	cr_assert_eq(store_outbox_retry(s, a_create, 5000, false, "HTTP 503"), STORE_OK);
@@ -461,12 +462,12 @@ Test(outbox, per_case_order_actions_wait_behind_the_create)
 	cr_assert_eq(it.attempts, 2);
 	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
 	it = claim(5000);
-	cr_assert_str_eq(it.kind, "action");
+	cr_assert_eq(it.kind, OUTBOX_ACTION);
 	cr_assert_str_eq(it.ref_id, act.id);
 	nothing_due(5000); /* the payment waits behind the action */
 	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
 	it = claim(5000);
-	cr_assert_str_eq(it.kind, "payment");
+	cr_assert_eq(it.kind, OUTBOX_PAYMENT);
 	cr_assert_str_eq(it.ref_id, pay.id);
 	cr_assert_eq(raw_int("SELECT count(*) FROM actions WHERE id = '%s' AND state = 'sent'", act.id), 1);
 }
@@ -477,7 +478,7 @@ Test(outbox, a_failed_create_blocks_the_case_a_failed_action_does_not)
 	struct action_add_result act;
 	struct payment_add_result pay;
 	new_case("t1", "INV-A", a);
-	cr_assert_eq(store_action_add(s, "t1", a, "comment", "one", NOW, &act), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", a, ACTION_COMMENT, "one", NOW, &act), STORE_OK);
 	struct outbox_item it = claim(0);
 	cr_assert_eq(store_outbox_fail(s, it.id, false, "gave up"), STORE_OK);
 	nothing_due(INT64_MAX);
@@ -486,8 +487,8 @@ Test(outbox, a_failed_create_blocks_the_case_a_failed_action_does_not)
 		     1);
 	new_case("t1", "INV-B", b);
 	deliver_create("t1", b, "5001");
-	cr_assert_eq(store_action_add(s, "t1", b, "pause", NULL, NOW, &act), STORE_OK);
-	cr_assert_eq(store_payment_add(s, "t1", b, "payment", 10, "2026-02-09", NULL, NOW, &pay), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", b, ACTION_PAUSE, NULL, NOW, &act), STORE_OK);
+	cr_assert_eq(store_payment_add(s, "t1", b, PAYMENT_PAYMENT, 10, "2026-02-09", NULL, NOW, &pay), STORE_OK);
 	it = claim(0);
 	cr_assert_str_eq(it.ref_id, act.id);
 	cr_assert_eq(store_outbox_fail(s, it.id, false, "HTTP 422"), STORE_OK);
@@ -538,7 +539,7 @@ Test(outbox, failed_action_is_reported_on_the_action)
 	struct action_add_result act;
 	new_case("t1", "INV-A", a);
 	deliver_create("t1", a, "481920");
-	cr_assert_eq(store_action_add(s, "t1", a, "pause", NULL, NOW, &act), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", a, ACTION_PAUSE, NULL, NOW, &act), STORE_OK);
 	struct outbox_item it = claim(0);
 	cr_assert_eq(store_outbox_fail(s, it.id, false, "HTTP 500"), STORE_OK);
 	cr_assert_eq(raw_int("SELECT count(*) FROM actions WHERE id = '%s' AND state = 'failed'", act.id), 1);
@@ -660,7 +661,7 @@ Test(transition, rejected_cancels_what_waits_for_the_case)
 	char id[STORE_ID_MAX], st[STORE_NAME_MAX];
 	struct action_add_result act;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_action_add(s, "t1", id, "comment", "c", NOW, &act), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &act), STORE_OK);
 	struct outbox_item it = claim(0);
 	cr_assert_eq(store_case_transition(s, "t1", id, 1u << CASE_PENDING, "rejected", "forwarder",
 					   "invalid postal code", LATER, NULL),
@@ -671,50 +672,62 @@ Test(transition, rejected_cancels_what_waits_for_the_case)
 	cr_assert_eq(store_outbox_depth(s), 0);
 }
 
-struct agency_view {
+/* The outbox row of kind with ref_id (NULL: the case's create). */
+static struct outbox_item row_for(const char *tenant, const char *case_id, enum outbox_kind kind, const char *ref_id)
+{
+	struct outbox_item it = {.kind = kind};
+	snprintf(it.tenant, sizeof it.tenant, "%s", tenant);
+	snprintf(it.case_id, sizeof it.case_id, "%s", case_id);
+	snprintf(it.ref_id, sizeof it.ref_id, "%s", ref_id ? ref_id : "");
+	return it;
+}
+
+Test(transition, forwarder_reads_one_delivery_at_once)
+{
 	char id[STORE_ID_MAX];
-	char nid[16];
-};
-
-static int agency_view(void *ctx, const struct case_row *c, const char *national_id)
-{
-	struct agency_view *v = ctx;
-	snprintf(v->id, sizeof v->id, "%s", c->id);
-	snprintf(v->nid, sizeof v->nid, "%s", national_id ? national_id : "");
-	return 0;
-}
-
-static int payment_kind(void *ctx, const struct payment_row *p)
-{
-	snprintf(ctx, 16, "%s:%lld", p->kind, (long long)p->amount);
-	return 0;
-}
-
-static int action_type(void *ctx, const struct action_row *a)
-{
-	snprintf(ctx, 32, "%s:%s", a->type, a->state);
-	return 0;
-}
-
-Test(transition, forwarder_reads)
-{
-	char id[STORE_ID_MAX], got[32];
-	struct agency_view v = {0};
 	struct payment_add_result pay;
 	struct action_add_result act;
+	struct delivery d;
+	const char *missing;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_case_for_agency(s, "t1", id, agency_view, &v), STORE_OK);
-	cr_assert_str_eq(v.id, id);
-	cr_assert_str_eq(v.nid, "01018512345", "the clear number, for the agency only");
-	cr_assert_eq(store_case_for_agency(s, "t2", id, agency_view, &v), STORE_NOT_FOUND);
-	cr_assert_eq(store_payment_add(s, "t1", id, "credit_note", 700, "2026-02-09", NULL, NOW, &pay), STORE_OK);
-	cr_assert_eq(store_payment_get(s, pay.id, payment_kind, got), STORE_OK);
-	cr_assert_str_eq(got, "credit_note:700");
-	cr_assert_eq(store_payment_get(s, "pay_nope", payment_kind, got), STORE_NOT_FOUND);
-	cr_assert_eq(store_action_add(s, "t1", id, "comment", "c", NOW, &act), STORE_OK);
-	cr_assert_eq(store_action_get(s, act.id, action_type, got), STORE_OK);
-	cr_assert_str_eq(got, "comment:pending");
-	cr_assert_eq(store_action_get(s, "act_nope", action_type, got), STORE_NOT_FOUND);
+	struct outbox_item it = row_for("t1", id, OUTBOX_CREATE, NULL);
+	cr_assert_eq(store_delivery_load(s, &it, &d, &missing), STORE_OK);
+	cr_assert_str_eq(d.c.id, id);
+	cr_assert_str_eq(d.c.invoice_number, "INV-1");
+	cr_assert_str_eq(d.national_id, "01018512345", "the clear number, for the agency only");
+	cr_assert_not(d.has_settings, "this tenant has none: not an error");
+	store_delivery_free(&d);
+	it = row_for("t2", id, OUTBOX_CREATE, NULL);
+	cr_assert_eq(store_delivery_load(s, &it, &d, &missing), STORE_NOT_FOUND, "another tenant's case");
+	cr_assert_str_eq(missing, "case");
+	store_delivery_free(&d);
+
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_CREDIT_NOTE, 700, "2026-02-09", NULL, NOW, &pay),
+		     STORE_OK);
+	it = row_for("t1", id, OUTBOX_PAYMENT, pay.id);
+	cr_assert_eq(store_delivery_load(s, &it, &d, &missing), STORE_OK);
+	cr_assert_eq(d.payment.kind, PAYMENT_CREDIT_NOTE);
+	cr_assert_eq(d.payment.amount, 700);
+	cr_assert_str_eq(d.payment.paid_on, "2026-02-09");
+	cr_assert_null(d.payment.reference);
+	cr_assert_null(d.national_id, "the clear number is read for the invoice only");
+	store_delivery_free(&d);
+	it = row_for("t1", id, OUTBOX_PAYMENT, "pay_nope");
+	cr_assert_eq(store_delivery_load(s, &it, &d, &missing), STORE_NOT_FOUND);
+	cr_assert_str_eq(missing, "payment");
+	store_delivery_free(&d);
+
+	cr_assert_eq(store_action_add(s, "t1", id, ACTION_DISPUTE, "c", NOW, &act), STORE_STATE, "pending");
+	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &act), STORE_OK);
+	it = row_for("t1", id, OUTBOX_ACTION, act.id);
+	cr_assert_eq(store_delivery_load(s, &it, &d, &missing), STORE_OK);
+	cr_assert_eq(d.action.type, ACTION_COMMENT);
+	cr_assert_str_eq(d.action.comment, "c");
+	store_delivery_free(&d);
+	it = row_for("t1", id, OUTBOX_ACTION, "act_nope");
+	cr_assert_eq(store_delivery_load(s, &it, &d, &missing), STORE_NOT_FOUND);
+	cr_assert_str_eq(missing, "action");
+	store_delivery_free(&d);
 }
 
 /* ---- the case detail ---- */
@@ -771,8 +784,8 @@ Test(transition, detail_lists_everything_of_the_case)
 	new_case("t1", "INV-1", id);
 	cr_assert_eq(store_case_detail(s, "t2", id, &detail_fns, &d), STORE_NOT_FOUND);
 	deliver_create("t1", id, "481920");
-	cr_assert_eq(store_payment_add(s, "t1", id, "payment", 25000, "2026-02-09", "B", NOW, &pay), STORE_OK);
-	cr_assert_eq(store_action_add(s, "t1", id, "comment", "c", NOW, &act), STORE_OK);
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 25000, "2026-02-09", "B", NOW, &pay), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &act), STORE_OK);
 	cr_assert_eq(store_case_detail(s, "t1", id, &detail_fns, &d), STORE_OK);
 	cr_assert_eq(d.events, 2);
 	cr_assert_eq(d.payments, 1);
@@ -804,7 +817,7 @@ Test(sync, payment_applied_once_and_capped_at_the_claim)
 	bool applied = false;
 	new_case("t1", "INV-1", id);
 	deliver_create("t1", id, "481920");
-	cr_assert_eq(store_payment_add(s, "t1", id, "payment", 100000, "2026-02-09", NULL, NOW, &pay), STORE_OK);
+	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 100000, "2026-02-09", NULL, NOW, &pay), STORE_OK);
 	struct agency_payment p = {.agency_payment_id = "PAY-77", .agency_case_id = "481920",
 				   .amount = 50000, .paid_on = "2026-02-15"};
 	cr_assert_eq(store_sync_payment(s, "t1", &p, LATER, &applied), STORE_OK);
@@ -835,7 +848,7 @@ Test(sync, payment_found_by_invoice_number_and_only_for_the_tenant)
 	struct action_add_result act;
 	bool applied;
 	new_case("t1", "INV-1", old);
-	cr_assert_eq(store_action_add(s, "t1", old, "withdraw", NULL, NOW, &act), STORE_OK);
+	cr_assert_eq(store_action_add(s, "t1", old, ACTION_WITHDRAW, NULL, NOW, &act), STORE_OK);
 	new_case("t1", "INV-1", live);
 	struct agency_payment p = {.agency_payment_id = "P1", .invoice_number = "INV-1", .amount = 500,
 				   .paid_on = "2026-02-15"};

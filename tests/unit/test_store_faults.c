@@ -34,7 +34,7 @@ static struct store *s;
 static struct store *open_store(void)
 {
 	char err[256] = "";
-	struct store *st = store_open(dbpath, 2, err, sizeof err);
+	struct store *st = store_open(dbpath, &(struct store_options){.readers = 2}, err, sizeof err);
 	cr_assert_not_null(st, "store_open: %s", err);
 	return st;
 }
@@ -355,7 +355,7 @@ static int crashed_create(enum faultvfs_kind kind, int n, const char *tag, bool 
 		nopened = 0;
 		if (checkpoint_each)
 			sqlite3_auto_extension((void (*)(void))note_connection);
-		struct store *c = store_open(dbpath, 1, err, sizeof err);
+		struct store *c = store_open(dbpath, &(struct store_options){.readers = 1}, err, sizeof err);
 		if (!c)
 			_exit(1);
 		for (int i = 0; i < nopened; i++)
@@ -436,14 +436,14 @@ Test(crash, full_then_kill_checkpointing) { crash_sweep(FAULTVFS_FULL, true); }
 #define GROUP 8
 static struct tcase group[GROUP];
 static struct case_create_result group_res[GROUP];
-static struct store_create_job group_jobs[GROUP];
+static struct queued_create group_jobs[GROUP];
 static int group_done;
 static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t group_cond = PTHREAD_COND_INITIALIZER;
 
-static void group_job_done(void *ctx)
+static void group_job_done(struct queued_create *q)
 {
-	if (ctx) /* jobs[0]: the next COMMIT's sync fails */
+	if (q->ctx) /* jobs[0]: the next COMMIT's sync fails */
 		faultvfs_arm(FAULTVFS_SYNC, 1, false);
 	pthread_mutex_lock(&group_lock);
 	group_done++;
@@ -459,8 +459,8 @@ Test(faults, failed_group_commit_fails_every_create_it_held)
 	for (int i = 0; i < GROUP; i++) {
 		snprintf(tag, sizeof tag, "g%d", i);
 		tcase_init(&group[i], tag);
-		group_jobs[i] = (struct store_create_job){
-			.in = &group[i].n, .out = &group_res[i], .done = group_job_done, .ctx = i == 0 ? s : NULL};
+		group_jobs[i] = (struct queued_create){
+			.in = &group[i].n, .out = &group_res[i], .then = group_job_done, .ctx = i == 0 ? s : NULL};
 	}
 	/* With the write lock held here, the committer takes jobs[0] and waits
 	 * while the others queue up behind it: they form the next batch. */

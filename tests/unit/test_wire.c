@@ -7,13 +7,15 @@
 #include <string.h>
 
 #include "handlers/cursor.h"
-#include "handlers/digest.h"
+#include "lib/digest.h"
 #include "handlers/json_body.h"
-#include "server/buf.h"
-#include "server/jsonw.h"
+#include "lib/buf.h"
+#include "lib/jsonw.h"
 #include "server/problem.h"
+#include "handlers/handlers.h"
+#include "server/router.h"
 #include "server/routes.h"
-#include "server/utf8.h"
+#include "lib/utf8.h"
 
 /* Raw bodies that must be refused with malformed_json, and why. */
 static const struct {
@@ -135,27 +137,59 @@ Test(cursor, round_trips_and_refuses_forgeries)
 	}
 }
 
+/* The slot of path in r, or -1. */
+static int slot_of(const struct router *r, const char *path)
+{
+	for (size_t i = 0; i < r->npaths; i++)
+		if (!strcmp(r->paths[i], path))
+			return (int)i;
+	return -1;
+}
+
 Test(routes, match_paths_methods_and_ids)
 {
-	enum route_id id;
-	char pid[64], allow[64];
-	const struct route *r = routes_match("GET", "/v1/collection-cases/cc_X", &id, pid, sizeof pid, allow, sizeof allow);
+	struct router rt;
+	char err[128], pid[64], allow[64];
+	int slot;
+	cr_assert(router_init(&rt, routes, routes_count, err, sizeof err), "%s", err);
+	const struct route *r = router_match(&rt, "GET", "/v1/collection-cases/cc_X", &slot, pid, sizeof pid, allow,
+					     sizeof allow);
 	cr_assert_not_null(r);
-	cr_expect_eq(id, ROUTE_CASE);
+	cr_expect_eq(slot, slot_of(&rt, "/v1/collection-cases/{id}"));
 	cr_expect_str_eq(pid, "cc_X");
-	r = routes_match("POST", "/v1/collection-cases/preview", &id, pid, sizeof pid, allow, sizeof allow);
+	r = router_match(&rt, "POST", "/v1/collection-cases/preview", &slot, pid, sizeof pid, allow, sizeof allow);
 	cr_assert_not_null(r);
-	cr_expect_eq(id, ROUTE_CASES_PREVIEW);
-	r = routes_match("DELETE", "/v1/collection-cases", &id, pid, sizeof pid, allow, sizeof allow);
+	cr_expect_eq(slot, slot_of(&rt, "/v1/collection-cases/preview"), "a literal path wins over {id}");
+	r = router_match(&rt, "GET", "/v1/collection-cases/preview", &slot, pid, sizeof pid, allow, sizeof allow);
 	cr_expect_null(r);
-	cr_expect_eq(id, ROUTE_CASES);
+	cr_expect_str_eq(allow, "POST");
+	r = router_match(&rt, "DELETE", "/v1/collection-cases", &slot, pid, sizeof pid, allow, sizeof allow);
+	cr_expect_null(r);
+	cr_expect_eq(slot, slot_of(&rt, "/v1/collection-cases"));
 	cr_expect_str_eq(allow, "POST, GET");
-	r = routes_match("GET", "/v1/collection-cases//", &id, pid, sizeof pid, allow, sizeof allow);
+	r = router_match(&rt, "GET", "/v1/collection-cases//", &slot, pid, sizeof pid, allow, sizeof allow);
 	cr_expect_null(r);
-	cr_expect_eq(id, ROUTE_UNMATCHED);
-	r = routes_match("GET", "/v1/collection-cases/a/b", &id, pid, sizeof pid, allow, sizeof allow);
+	cr_expect_eq(slot, router_unmatched(&rt));
+	cr_expect_str_eq(rt.paths[slot], "unmatched");
+	r = router_match(&rt, "GET", "/v1/collection-cases/a/b", &slot, pid, sizeof pid, allow, sizeof allow);
 	cr_expect_null(r);
-	cr_expect_eq(id, ROUTE_UNMATCHED);
+	cr_expect_eq(slot, router_unmatched(&rt));
+}
+
+Test(routes, refuses_tables_it_cannot_serve)
+{
+	struct router rt;
+	char err[128];
+	const struct route twice[] = {
+		{.method = "GET", .path = "/a", .handler = handle_healthz},
+		{.method = "GET", .path = "/a", .handler = handle_readyz},
+	};
+	cr_expect_not(router_init(&rt, twice, 2, err, sizeof err));
+	cr_expect(strstr(err, "twice"), "%s", err);
+	const struct route relative[] = {{.method = "GET", .path = "a", .handler = handle_healthz}};
+	cr_expect_not(router_init(&rt, relative, 1, err, sizeof err));
+	const struct route no_handler[] = {{.method = "GET", .path = "/a"}};
+	cr_expect_not(router_init(&rt, no_handler, 1, err, sizeof err));
 }
 
 Test(problem, writes_rfc9457_with_field_errors)
@@ -163,7 +197,8 @@ Test(problem, writes_rfc9457_with_field_errors)
 	struct reply out = {0};
 	struct field_errors e = {0};
 	field_errors_add(&e, "/invoice/due_on", "not_overdue_enough", "due %s", "2026-11-20");
-	cr_expect_eq(reply_field_problem(&out, PROBLEM_VALIDATION_FAILED, &e), 422);
+	cr_expect_eq(reply_field_problem(&out, PROBLEM_VALIDATION_FAILED, &e), HANDLER_ANSWERED);
+	cr_expect_eq(out.status, 422);
 	cr_expect_str_eq(out.content_type, "application/problem+json");
 	cr_expect_str_eq(buf_cstr(&out.body),
 			 "{\"type\":\"/problems/validation_failed\",\"title\":\"The case is not valid\",\"status\":422,"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "server/ids.h"
+#include "lib/ids.h"
 
 #include <errno.h>
 #include <stdint.h>

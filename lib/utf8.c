@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "server/utf8.h"
+#include "lib/utf8.h"
 
 size_t utf8_seq_len(const unsigned char *s, size_t n)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "server/jsonw.h"
+#include "lib/jsonw.h"
 
-#include "server/utf8.h"
+#include "lib/utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "server/log.h"
+#include "lib/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/buf.h"
-#include "server/jsonw.h"
+#include "lib/buf.h"
+#include "lib/jsonw.h"
 
 static enum log_level min_level = LOG_INFO;
 static const char *level_names[] = {"debug", "info", "warn", "error"};

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "server/buf.h"
+#include "lib/buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/buf.h"
+#include "lib/buf.h"
 
 /* Appends s as a JSON string literal (quotes included); NULL writes null.
  * Control characters, quotes, backslashes, U+2028/9 are escaped; invalid UTF-8

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "handlers/money.h"
+#include "lib/money.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Prometheus metrics kept in lock-free atomic counters. */
+/* Counters of the background work (agency calls, forwarder, sync), kept here
+ * on the ground floor so that agency/ can count without knowing the HTTP
+ * server; server/http_metrics.h counts the requests. */
 #ifndef INKASSO_METRICS_H
 #define INKASSO_METRICS_H
 #include <stdint.h>
 
-#include "server/buf.h"
-#include "server/routes.h"
+#include "lib/buf.h"
 
-/* Counts one finished request of route with status, taking seconds. */
-void metrics_observe_request(enum route_id route, int status, double seconds);
 /* Counts one agency call by endpoint name and outcome name, both static
  * strings of the agency client (agency_outcome_name). */
 void metrics_agency_call(const char *endpoint, const char *outcome);
@@ -19,8 +18,6 @@ void metrics_forwarder_retry(void);
 void metrics_forwarder_gave_up(void);
 /* Writes the forwarder and sync metrics in Prometheus text format. */
 void metrics_render_forwarder(struct buf *b);
-/* Writes the request metrics in Prometheus text format. */
-void metrics_render_requests(struct buf *b);
 /* Writes the agency call counters in Prometheus text format. */
 void metrics_render_agency(struct buf *b);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "handlers/dates.h"
+#include "lib/dates.h"
 
 #include <string.h>
 #include <time.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "handlers/digest.h"
+#include "lib/digest.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
