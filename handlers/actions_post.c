@@ -8,38 +8,31 @@
 #include <json-c/json.h>
 
 #include "handlers/after_json.h"
-#include "handlers/fields.h"
 #include "handlers/handlers.h"
 #include "handlers/json_body.h"
 #include "handlers/store_problem.h"
+#include "lib/json_read.h"
 #include "server/app.h"
 #include "server/auth.h"
 #include "lib/ids.h"
 
 #define COMMENT_MAX 300 /* characters, the agency's limit */
 
-static const char *const action_types[] = {"comment", "withdraw", "pause", "resume", "dispute", NULL};
-
 /* A valid body; strings borrowed from the parsed JSON. */
 struct action_input {
-	const char *type;
+	int type;            /* enum action_type */
 	const char *comment; /* NULL when absent */
 };
 
-static bool action_from_json_or_problem(json_object *body, struct action_input *in,
-					struct reply *out)
+static bool action_from_json_or_problem(json_object *body, struct action_input *in, struct reply *out)
 {
+	const struct jr_field fields[] = {
+		JR_ENUM("type", action_type_names, JR_REQUIRED, &in->type),
+		JR_TEXT("comment", COMMENT_MAX, JR_CHARS, &in->comment),
+		JR_END,
+	};
 	struct field_errors errs = {0};
-	if (fields_text(body, "type", 16, true, &in->type, &errs) == FIELDS_OK) {
-		bool known = false;
-		for (const char *const *t = action_types; *t; t++)
-			known |= strcmp(*t, in->type) == 0;
-		if (!known)
-			field_errors_add(&errs, "/type", "invalid_value",
-					 "type must be comment, withdraw, pause, resume or dispute");
-	}
-	fields_text(body, "comment", COMMENT_MAX, false, &in->comment, &errs);
-	bool ok = errs.n == 0;
+	bool ok = json_read(body, "", fields, &(const struct jr_context){.errs = &errs});
 	if (!ok)
 		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
 	field_errors_free(&errs);
@@ -50,7 +43,7 @@ static enum handler_result register_action(const struct request *req, const stru
 			   struct reply *out)
 {
 	struct action_add_result res;
-	enum action_type type = (enum action_type)action_type_parse(in->type);
+	enum action_type type = (enum action_type)in->type;
 	enum store_result r = store_action_add(req->app->store, req->claims->tenant, req->path_id,
 					       type, in->comment, req->now, &res);
 	char detail[96];
@@ -60,7 +53,7 @@ static enum handler_result register_action(const struct request *req, const stru
 	case STORE_NOT_FOUND:
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
 	case STORE_STATE:
-		snprintf(detail, sizeof detail, "%s is not possible while the case is %s", in->type,
+		snprintf(detail, sizeof detail, "%s is not possible while the case is %s", action_type_name(type),
 			 res.status);
 		return reply_problem(out, PROBLEM_INVALID_STATE, detail);
 	default:

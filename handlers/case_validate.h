@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The validation rules of POST /v1/collection-cases (DESIGN.md, "Validation"):
- * pure logic, no I/O, no clock (today is passed in). All errors are collected
- * at once into a struct field_errors with JSON pointers. */
+ * pure logic, no I/O, no clock (today is passed in). The body is read by its
+ * field table (case_read.c), the rules between members run on what it read
+ * (case_rules.c), and the accepted case is rendered (case_render.c). All
+ * errors are collected at once into a struct field_errors with JSON
+ * pointers. */
 #ifndef INKASSO_CASE_VALIDATE_H
 #define INKASSO_CASE_VALIDATE_H
 #include <stdbool.h>
@@ -9,17 +12,10 @@
 
 #include <json-c/json.h>
 
-#include "server/problem.h"
+#include "handlers/case_body.h"
+#include "handlers/postal.h"
+#include "lib/field_errors.h"
 #include "store/store.h"
-
-/* Size bounds of accepted text fields (bytes of UTF-8). Longer: 422 too_long. */
-#define CASE_REF_MAX 100     /* your_reference, payment_reference, customer_number */
-#define CASE_NUMBER_MAX 64   /* invoice number */
-#define CASE_TEXT_MAX 200    /* names, city, address lines */
-#define CASE_DESC_MAX 500    /* invoice description */
-#define CASE_EMAIL_MAX 254
-#define CASE_REMINDERS_MAX 20
-#define CASE_EXTRA_FIELDS_MAX 20
 
 /* A validated case, normalised and ready to store and to map for the agency. */
 struct case_input {
@@ -40,6 +36,8 @@ struct case_input {
 	char date_of_birth[11];
 	char country[3];
 	char phone[17];                           /* E.164 after normalisation; "" when none */
+	char postal_code[POSTAL_LEN];             /* normalised for the country */
+	char language[3];                         /* lower case; "" when none */
 	char earliest_send_date[11];              /* first day the rules allow sending */
 	char *invoice_json;                       /* malloc'd: the invoice object as accepted */
 	char *debtor_json;                        /* malloc'd: debtor, phone normalised, national_id masked */
@@ -56,6 +54,11 @@ bool case_validate(json_object *body, const struct agency_settings *settings, co
 
 /* Frees the JSON strings of in. NULL-safe. */
 void case_input_free(struct case_input *in);
+
+/* Renders the accepted invoice and debtor of b, normalised as in says, into
+ * in->invoice_json and in->debtor_json (the national id masked). False when
+ * out of memory. */
+bool case_render(const struct case_body *b, struct case_input *in);
 
 /* Masks a national id for display: all but the last 4 characters become '*'
  * ("******4521"). Writes into out (size outlen). */

@@ -9,8 +9,7 @@
 #include <json-c/json.h>
 
 #include "handlers/after_json.h"
-#include "lib/dates.h"
-#include "handlers/fields.h"
+#include "lib/json_read.h"
 #include "handlers/handlers.h"
 #include "handlers/json_body.h"
 #include "lib/money.h"
@@ -23,66 +22,27 @@
 
 /* A valid body; strings borrowed from the parsed JSON. */
 struct payment_input {
-	const char *kind;
+	int kind;              /* enum payment_kind; a payment unless the body says otherwise */
 	int64_t amount;
 	const char *paid_on;
 	const char *reference; /* NULL when absent */
 };
 
-static void check_kind(json_object *body, struct payment_input *in, struct field_errors *errs)
-{
-	const char *kind;
-	in->kind = "payment"; /* the default: a payment is what is usually reported */
-	if (fields_text(body, "kind", 16, false, &kind, errs) != FIELDS_OK)
-		return;
-	if (strcmp(kind, "payment") && strcmp(kind, "credit_note"))
-		field_errors_add(errs, "/kind", "invalid_value", "kind must be payment or credit_note");
-	else
-		in->kind = kind;
-}
-
-static void check_amount(json_object *body, struct payment_input *in, struct field_errors *errs)
-{
-	json_object *v = NULL;
-	if (!json_object_object_get_ex(body, "amount", &v) || !v) {
-		field_errors_add(errs, "/amount", "required", "amount is required");
-		return;
-	}
-	/* json_type_int only: json-c would turn "12", 12.5 or 1e30 into a number. */
-	if (!json_object_is_type(v, json_type_int)) {
-		field_errors_add(errs, "/amount", "invalid_type",
-				 "amount must be an integer amount in minor units");
-		return;
-	}
-	in->amount = json_object_get_int64(v);
-	if (in->amount <= 0 || in->amount > MONEY_MAX)
-		field_errors_add(errs, "/amount", "invalid_amount",
-				 "amount must be from 1 to %" PRId64 " minor units", MONEY_MAX);
-}
-
-static void check_paid_on(json_object *body, const char *today, struct payment_input *in,
-			  struct field_errors *errs)
-{
-	/* A generous bound: a wrong date is invalid_date, not too_long. */
-	if (fields_text(body, "paid_on", 64, true, &in->paid_on, errs) != FIELDS_OK)
-		return;
-	if (!dates_valid(in->paid_on))
-		field_errors_add(errs, "/paid_on", "invalid_date", "paid_on must be a calendar date YYYY-MM-DD");
-	else if (dates_compare(in->paid_on, today) > 0)
-		field_errors_add(errs, "/paid_on", "invalid_date", "paid_on %s is in the future (today is %s)",
-				 in->paid_on, today);
-}
-
 /* Fills in from body; every error at once into a 422 in out. */
-static bool payment_from_json_or_problem(json_object *body, const char *today,
-					 struct payment_input *in, struct reply *out)
+static bool payment_from_json_or_problem(json_object *body, const char *today, struct payment_input *in,
+					 struct reply *out)
 {
+	const struct jr_field fields[] = {
+		JR_ENUM("kind", payment_kind_names, 0, &in->kind),
+		{.name = "amount", .kind = JR_K_INT, .flags = JR_REQUIRED, .min = 1, .max = MONEY_MAX,
+		 .range_code = "invalid_amount", .dst = &in->amount},
+		JR_DATE("paid_on", JR_REQUIRED | JR_NOT_FUTURE, &in->paid_on),
+		JR_TEXT("reference", REFERENCE_MAX, JR_CHARS, &in->reference),
+		JR_END,
+	};
 	struct field_errors errs = {0};
-	check_kind(body, in, &errs);
-	check_amount(body, in, &errs);
-	check_paid_on(body, today, in, &errs);
-	fields_text(body, "reference", REFERENCE_MAX, false, &in->reference, &errs);
-	bool ok = errs.n == 0;
+	in->kind = PAYMENT_PAYMENT;
+	bool ok = json_read(body, "", fields, &(const struct jr_context){.errs = &errs, .today = today});
 	if (!ok)
 		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
 	field_errors_free(&errs);
@@ -104,7 +64,7 @@ static enum handler_result register_payment(const struct request *req, const str
 			    struct reply *out)
 {
 	struct payment_add_result res;
-	enum payment_kind kind = strcmp(in->kind, "credit_note") ? PAYMENT_PAYMENT : PAYMENT_CREDIT_NOTE;
+	enum payment_kind kind = (enum payment_kind)in->kind;
 	enum store_result r = store_payment_add(req->app->store, req->claims->tenant, req->path_id,
 						kind, in->amount, in->paid_on, in->reference,
 						req->now, &res);

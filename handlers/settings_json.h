@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 
 #include "lib/buf.h"
-#include "server/problem.h"
+#include "lib/field_errors.h"
 #include "store/store.h"
 
 /* Applies a PUT body onto s (which holds the stored settings, or defaults

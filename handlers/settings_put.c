@@ -1,46 +1,72 @@
 /* SPDX-License-Identifier: MIT */
 /* PUT /v1/agency-settings: replace the tenant's settings. A body without
  * api_key keeps the stored key. The key is checked with the agency's
- * validate call when an agency is configured; the settings are saved in
- * every case and api_key_valid says what the agency answered (null: no
- * answer). The call waits at most INKASSO_AGENCY_TIMEOUT_MS. */
+ * validate call when an agency is configured, on the key checker's threads
+ * (agency/key_check.h): the request is deferred meanwhile and holds no HTTP
+ * thread. The settings are saved in every case, and api_key_valid says what
+ * the agency answered (null: no answer, within INKASSO_AGENCY_TIMEOUT_MS). */
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "agency/key_check.h"
 #include "handlers/handlers.h"
 #include "handlers/json_body.h"
 #include "handlers/settings_json.h"
 #include "handlers/store_problem.h"
 #include "server/app.h"
-#include "agency/client.h"
 #include "server/auth.h"
+#include "server/problem.h"
 
-/* Asks the agency whether the key is valid: 1, 0, or -1 when it could not
- * say (not configured, unreachable, an answer we cannot read). */
-static int check_api_key(const struct config *cfg, const char *api_key)
+/* A PUT waiting for the agency's answer on the key. */
+struct settings_job {
+	struct store *store;
+	struct key_check *kc;
+	struct agency_settings s;
+	char tenant[sizeof ((struct auth_claims *)0)->tenant];
+	void (*wake)(void *wake_ctx);
+	void *wake_ctx;
+};
+
+/* Saves the settings and writes the answer. */
+static enum handler_result save(struct store *store, const char *tenant, const struct agency_settings *s,
+				struct reply *out)
 {
-	if (!*cfg->agency_url)
-		return -1;
-	char err[160];
-	struct agency_client *ac =
-		agency_client_new(cfg->agency_url, cfg->agency_timeout_ms, cfg->agency_allow_http, err, sizeof err);
-	if (!ac)
-		return -1;
-	struct agency_validation v;
-	struct agency_result res;
-	int valid = -1;
-	switch (agency_validate(ac, api_key, &v, &res)) {
-	case AGENCY_OK:
-		valid = v.is_valid;
-		break;
-	case AGENCY_REJECTED: /* 401/403: the agency does not know this key */
-		valid = (res.http_status == 401 || res.http_status == 403) ? 0 : -1;
-		break;
-	default:
-		break;
-	}
-	agency_client_free(ac);
-	return valid;
+	enum store_result r = store_settings_put(store, tenant, s);
+	if (r != STORE_OK)
+		return reply_store_problem(out, r);
+	reply_json(out, 200);
+	settings_json_write(&out->body, s);
+	return HANDLER_ANSWERED;
+}
+
+static void job_free(struct settings_job *j)
+{
+	explicit_bzero(&j->s, sizeof j->s); /* the api key */
+	free(j);
+}
+
+/* On a key checker thread, or at once when the check cannot be queued. */
+static void key_checked(void *ctx, int valid)
+{
+	struct settings_job *j = ctx;
+	j->s.api_key_valid = valid;
+	j->wake(j->wake_ctx);
+}
+
+static void check_start(void *job, void (*wake)(void *), void *wake_ctx)
+{
+	struct settings_job *j = job;
+	j->wake = wake;
+	j->wake_ctx = wake_ctx;
+	key_check_submit(j->kc, j->s.api_key, key_checked, j);
+}
+
+static void check_finish(void *job, struct reply *out)
+{
+	struct settings_job *j = job;
+	save(j->store, j->tenant, &j->s, out);
+	job_free(j);
 }
 
 enum handler_result handle_settings_put(const struct request *req, struct reply *out)
@@ -50,6 +76,7 @@ enum handler_result handle_settings_put(const struct request *req, struct reply 
 		return HANDLER_ANSWERED;
 	struct agency_settings s, stored;
 	struct field_errors errs = {0};
+	enum handler_result done = HANDLER_ANSWERED;
 	enum store_result r = store_settings_get(req->app->store, req->claims->tenant, &stored);
 	if (r != STORE_OK && r != STORE_NOT_FOUND) {
 		reply_store_problem(out, r);
@@ -67,17 +94,27 @@ enum handler_result handle_settings_put(const struct request *req, struct reply 
 		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
 		goto out;
 	}
-	s.api_key_valid = check_api_key(req->app->cfg, s.api_key);
 	memcpy(s.updated_at, req->now, sizeof s.updated_at);
-	r = store_settings_put(req->app->store, req->claims->tenant, &s);
-	if (r != STORE_OK) {
-		reply_store_problem(out, r);
+	s.api_key_valid = -1;
+	if (!req->app->key_check) { /* no agency configured: nothing to ask */
+		done = save(req->app->store, req->claims->tenant, &s, out);
 		goto out;
 	}
-	reply_json(out, 200);
-	settings_json_write(&out->body, &s);
+	struct settings_job *j = calloc(1, sizeof *j);
+	if (!j) {
+		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
+		goto out;
+	}
+	j->store = req->app->store;
+	j->kc = req->app->key_check;
+	j->s = s;
+	memcpy(j->tenant, req->claims->tenant, sizeof j->tenant);
+	*req->defer = (struct deferral){.job = j, .start = check_start, .finish = check_finish};
+	done = HANDLER_DEFERRED;
 out:
+	explicit_bzero(&s, sizeof s);
+	explicit_bzero(&stored, sizeof stored);
 	field_errors_free(&errs);
 	json_object_put(body);
-	return HANDLER_ANSWERED;
+	return done;
 }

@@ -8,11 +8,13 @@
 struct store;
 struct auth;
 struct router;
+struct key_check;
 
 struct app {
 	const struct config *cfg;
 	struct store *store;
 	struct auth *auth;
+	struct key_check *key_check;   /* checks api keys with the agency; NULL without one */
 	const struct router *router;   /* the route table, indexed (server/router.h) */
 	unsigned char id_hash_key[32]; /* keys the national-id search hash; per database */
 	const char *openapi;           /* the contract served at /openapi.yaml (NULL: not found) */

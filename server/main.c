@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agency/forwarder.h"
+#include "agency/key_check.h"
 #include "agency/sync.h"
 #include "server/app.h"
 #include "server/auth.h"
@@ -143,7 +144,8 @@ static int cmd_serve(struct config *cfg)
 		struct agency_options ao = agency_options_of(cfg);
 		fwd = forwarder_start(app.store, &fo, err, sizeof err);
 		syn = fwd ? sync_start(app.store, &ao, cfg->sync_interval, err, sizeof err) : NULL;
-		if (!syn) {
+		app.key_check = syn ? key_check_start(&ao, err, sizeof err) : NULL;
+		if (!app.key_check) {
 			fprintf(stderr, "inkasso: INKASSO_AGENCY_URL: %s\n", err);
 			goto out;
 		}
@@ -169,6 +171,7 @@ static int cmd_serve(struct config *cfg)
 out:
 	/* Requests first (they write), then the workers, then the database. */
 	server_stop(srv, 0);
+	key_check_stop(app.key_check);
 	sync_stop(syn);
 	forwarder_stop(fwd);
 	store_close(app.store);

@@ -2,11 +2,13 @@
 """PUT/GET /v1/agency-settings: write-only api key, defaults, validation, and
 what cases see when the integration is missing or disabled."""
 import re
+import threading
+import time
 import uuid
 
 import pytest
 
-from conftest import assert_problem, field_errors, valid_case
+from conftest import agency_key, agency_rig, assert_problem, field_errors, valid_case
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 FULL = {"creditor_reference": "998877665", "api_key": "ak_live_5f2d9c1e7b", "service": "pre_collection",
@@ -173,3 +175,48 @@ def test_integral_float_is_not_an_integer(direct, raw, pointer):
     # Raw bytes, straight to the service: Prism would re-serialise 1000.0 as 1000.
     r = direct.put("/v1/agency-settings", fresh(), data=raw, headers={"Content-Type": "application/json"})
     assert field_errors(r) == {(pointer, "invalid_type")}
+
+
+# --- the key check holds no HTTP thread ---------------------------------------
+
+def test_a_slow_key_check_holds_no_http_thread():
+    """With one HTTP thread and an agency that takes 2 s to validate a key, a
+    PUT waits for the agency's answer while other requests are served at
+    once: the check runs on the key checker's threads, the PUT is deferred."""
+    with agency_rig(INKASSO_THREADS=1, INKASSO_AGENCY_TIMEOUT_MS=5000) as rig:
+        t = fresh()
+        rig.sim.faults(slow_rate=1, slow_ms=2000, path="/api/v1/partner/validate")
+        answer = {}
+
+        def put():
+            t0 = time.monotonic()
+            answer["r"] = rig.api.put("/v1/agency-settings", t, json={**FULL, "api_key": agency_key(t)})
+            answer["s"] = time.monotonic() - t0
+
+        th = threading.Thread(target=put)
+        th.start()
+        time.sleep(0.3)  # the PUT is waiting on the agency now
+        waits = []
+        for _ in range(5):
+            t0 = time.monotonic()
+            assert rig.direct.get("/healthz").status_code == 200
+            waits.append(time.monotonic() - t0)
+        assert th.is_alive(), "the PUT still waits for the agency"
+        th.join(timeout=10)
+        assert max(waits) < 1.0, f"requests waited behind the key check: {waits}"
+        r = answer["r"]
+        assert r.status_code == 200, r.text
+        assert r.json()["api_key_valid"] is True, "the agency's answer, after it came"
+        assert answer["s"] >= 1.9, answer["s"]
+        assert rig.api.get("/v1/agency-settings", t).json()["api_key_valid"] is True
+
+
+def test_key_check_answers_false_and_null():
+    with agency_rig() as rig:
+        t = fresh()
+        assert rig.api.configure(t, api_key="invalid")["api_key_valid"] is False
+        # An agency that does not answer within the timeout: null, the settings saved anyway.
+        rig.sim.faults(timeout_rate=1, timeout_ms=3000, path="/api/v1/partner/validate")
+        doc = rig.api.configure(t, api_key=agency_key(t), creditor_reference="CR-2")
+        assert doc["api_key_valid"] is None and doc["creditor_reference"] == "CR-2"
+        assert rig.api.get("/v1/agency-settings", t).json()["creditor_reference"] == "CR-2"

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+#include "agency/key_check.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct check {
+	char api_key[AGENCY_KEY_MAX + 2]; /* one byte more: a longer key still reads as too long */
+	void (*done)(void *ctx, int valid);
+	void *ctx;
+	struct check *next;
+};
+
+struct key_check {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct check *head, *tail;
+	int queued;
+	bool stop;
+	int nthreads;
+	pthread_t threads[KEY_CHECK_THREADS];
+	struct agency_client *clients[KEY_CHECK_THREADS];
+	struct worker {
+		struct key_check *kc;
+		struct agency_client *ac;
+	} workers[KEY_CHECK_THREADS];
+};
+
+int key_check_once(struct agency_client *ac, const char *api_key)
+{
+	struct agency_validation v;
+	struct agency_result res;
+	switch (agency_validate(ac, api_key, &v, &res)) {
+	case AGENCY_OK:
+		return v.is_valid ? 1 : 0;
+	case AGENCY_REJECTED: /* 401/403: the agency does not know this key */
+		return res.http_status == 401 || res.http_status == 403 ? 0 : -1;
+	default:
+		return -1;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct key_check *kc = w->kc;
+	pthread_mutex_lock(&kc->lock);
+	for (;;) {
+		while (!kc->head && !kc->stop)
+			pthread_cond_wait(&kc->wake, &kc->lock);
+		struct check *c = kc->head;
+		if (!c)
+			break; /* stopping with nothing left */
+		kc->head = c->next;
+		if (!kc->head)
+			kc->tail = NULL;
+		kc->queued--;
+		bool stopping = kc->stop;
+		pthread_mutex_unlock(&kc->lock);
+		/* Stopping: what still waits is answered without asking the agency. */
+		int valid = stopping ? -1 : key_check_once(w->ac, c->api_key);
+		explicit_bzero(c->api_key, sizeof c->api_key);
+		c->done(c->ctx, valid);
+		free(c);
+		pthread_mutex_lock(&kc->lock);
+	}
+	pthread_mutex_unlock(&kc->lock);
+	return NULL;
+}
+
+struct key_check *key_check_start(const struct agency_options *agency, char *err, size_t errlen)
+{
+	struct key_check *kc = calloc(1, sizeof *kc);
+	if (!kc) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&kc->lock, NULL);
+	pthread_cond_init(&kc->wake, NULL);
+	for (int i = 0; i < KEY_CHECK_THREADS; i++) {
+		kc->clients[i] = agency_client_new(agency->base_url, agency->timeout_ms, agency->allow_http, err, errlen);
+		if (!kc->clients[i])
+			goto fail;
+	}
+	for (int i = 0; i < KEY_CHECK_THREADS; i++) {
+		kc->workers[i] = (struct worker){kc, kc->clients[i]};
+		if (pthread_create(&kc->threads[i], NULL, worker_main, &kc->workers[i]) != 0) {
+			snprintf(err, errlen, "cannot start a key check thread");
+			goto fail;
+		}
+		kc->nthreads++;
+	}
+	return kc;
+fail:
+	key_check_stop(kc);
+	return NULL;
+}
+
+void key_check_stop(struct key_check *kc)
+{
+	if (!kc)
+		return;
+	pthread_mutex_lock(&kc->lock);
+	kc->stop = true;
+	pthread_cond_broadcast(&kc->wake);
+	pthread_mutex_unlock(&kc->lock);
+	for (int i = 0; i < kc->nthreads; i++)
+		pthread_join(kc->threads[i], NULL);
+	for (int i = 0; i < KEY_CHECK_THREADS; i++)
+		agency_client_free(kc->clients[i]);
+	pthread_cond_destroy(&kc->wake);
+	pthread_mutex_destroy(&kc->lock);
+	free(kc);
+}
+
+void key_check_submit(struct key_check *kc, const char *api_key, void (*done)(void *ctx, int valid), void *ctx)
+{
+	struct check *c = kc ? calloc(1, sizeof *c) : NULL;
+	if (!c) {
+		done(ctx, -1);
+		return;
+	}
+	snprintf(c->api_key, sizeof c->api_key, "%s", api_key ? api_key : "");
+	c->done = done;
+	c->ctx = ctx;
+	pthread_mutex_lock(&kc->lock);
+	bool room = kc->queued < KEY_CHECK_QUEUE_MAX && !kc->stop;
+	if (room) {
+		if (kc->tail)
+			kc->tail->next = c;
+		else
+			kc->head = c;
+		kc->tail = c;
+		kc->queued++;
+		pthread_cond_signal(&kc->wake);
+	}
+	pthread_mutex_unlock(&kc->lock);
+	if (!room) {
+		explicit_bzero(c->api_key, sizeof c->api_key);
+		free(c);
+		done(ctx, -1);
+	}
+}
