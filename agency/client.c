@@ -196,7 +196,8 @@ bool agency_base_url_ok(const char *base_url, bool allow_http, char *err, size_t
 	} else if (strcmp(scheme, "http") == 0) {
 		ok = allow_http || is_loopback_host(host);
 		if (!ok)
-			snprintf(err, errlen, "the agency URL must be https:// (http:// only on loopback or when allowed)");
+			snprintf(err, errlen,
+				 "the agency URL must be https:// (http:// only on loopback or when allowed)");
 	} else {
 		snprintf(err, errlen, "the agency URL must be https://");
 	}
@@ -301,9 +302,8 @@ static bool set_options(struct agency_client *ac, const struct call *call, const
 	bool bad = false;
 	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-				ac->timeout_ms < AGENCY_CONNECT_MAX_MS ? ac->timeout_ms : (long)AGENCY_CONNECT_MAX_MS) !=
-	       CURLE_OK;
+	long connect_ms = ac->timeout_ms < AGENCY_CONNECT_MAX_MS ? ac->timeout_ms : (long)AGENCY_CONNECT_MAX_MS;
+	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ac->timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols) != CURLE_OK;
 	/* No redirects: a moved agency is a configuration error, and a redirect

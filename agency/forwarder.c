@@ -226,14 +226,16 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 			 * with its row done (never sent, never followed), and a
 			 * retry between "case failed" and "row failed" would find
 			 * no row to requeue. */
-			const char *to = a == ATTEMPT_DELIVERED ? "submitted" : a == ATTEMPT_REJECTED ? "rejected" : "failed";
+			const char *to = a == ATTEMPT_DELIVERED  ? "submitted"
+					 : a == ATTEMPT_REJECTED ? "rejected"
+								 : "failed";
 			unsigned from = a == ATTEMPT_DELIVERED || a == ATTEMPT_REJECTED
 						? (1u << CASE_PENDING) | (1u << CASE_FAILED)
 						: 1u << CASE_PENDING;
 			char now[DATES_TS_LEN];
 			dates_now_rfc3339(now);
-			r = store_case_transition_ending(f->st, it->tenant, it->case_id, from, to, "forwarder",
-							 a == ATTEMPT_DELIVERED ? "the agency received the invoice" : msg,
+			const char *why = a == ATTEMPT_DELIVERED ? "the agency received the invoice" : msg;
+			r = store_case_transition_ending(f->st, it->tenant, it->case_id, from, to, "forwarder", why,
 							 now, &end);
 		} else {
 			r = gave_up ? store_outbox_fail(f->st, it->id, end.lookup_first, msg)

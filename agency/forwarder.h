@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "agency/client.h"
-#include "store/store.h"
+#include "store/store_agency.h"
 
 struct forwarder;
 

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "agency/key_check.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lib/wake.h"
 
 struct check {
 	char api_key[AGENCY_KEY_MAX + 2]; /* one byte more: a longer key still reads as too long */
@@ -15,11 +18,9 @@ struct check {
 };
 
 struct key_check {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	struct wake w;       /* its lock guards the queue */
 	struct check *head, *tail;
 	int queued;
-	bool stop;
 	int nthreads;
 	pthread_t threads[KEY_CHECK_THREADS];
 	struct agency_client *clients[KEY_CHECK_THREADS];
@@ -47,10 +48,10 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct key_check *kc = w->kc;
-	pthread_mutex_lock(&kc->lock);
+	pthread_mutex_lock(&kc->w.lock);
 	for (;;) {
-		while (!kc->head && !kc->stop)
-			pthread_cond_wait(&kc->wake, &kc->lock);
+		while (!kc->head && !kc->w.stop)
+			pthread_cond_wait(&kc->w.cond, &kc->w.lock);
 		struct check *c = kc->head;
 		if (!c)
 			break; /* stopping with nothing left */
@@ -58,16 +59,16 @@ static void *worker_main(void *arg)
 		if (!kc->head)
 			kc->tail = NULL;
 		kc->queued--;
-		bool stopping = kc->stop;
-		pthread_mutex_unlock(&kc->lock);
+		bool stopping = kc->w.stop;
+		pthread_mutex_unlock(&kc->w.lock);
 		/* Stopping: what still waits is answered without asking the agency. */
 		int valid = stopping ? -1 : key_check_once(w->ac, c->api_key);
 		explicit_bzero(c->api_key, sizeof c->api_key);
 		c->done(c->ctx, valid);
 		free(c);
-		pthread_mutex_lock(&kc->lock);
+		pthread_mutex_lock(&kc->w.lock);
 	}
-	pthread_mutex_unlock(&kc->lock);
+	pthread_mutex_unlock(&kc->w.lock);
 	return NULL;
 }
 
@@ -78,10 +79,14 @@ struct key_check *key_check_start(const struct agency_options *agency, char *err
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&kc->lock, NULL);
-	pthread_cond_init(&kc->wake, NULL);
+	if (!wake_init(&kc->w)) {
+		snprintf(err, errlen, "cannot start the key checker");
+		free(kc);
+		return NULL;
+	}
 	for (int i = 0; i < KEY_CHECK_THREADS; i++) {
-		kc->clients[i] = agency_client_new(agency->base_url, agency->timeout_ms, agency->allow_http, err, errlen);
+		kc->clients[i] =
+			agency_client_new(agency->base_url, agency->timeout_ms, agency->allow_http, err, errlen);
 		if (!kc->clients[i])
 			goto fail;
 	}
@@ -103,21 +108,18 @@ void key_check_stop(struct key_check *kc)
 {
 	if (!kc)
 		return;
-	pthread_mutex_lock(&kc->lock);
-	kc->stop = true;
-	pthread_cond_broadcast(&kc->wake);
-	pthread_mutex_unlock(&kc->lock);
+	wake_stop(&kc->w);
 	for (int i = 0; i < kc->nthreads; i++)
 		pthread_join(kc->threads[i], NULL);
 	for (int i = 0; i < KEY_CHECK_THREADS; i++)
 		agency_client_free(kc->clients[i]);
-	pthread_cond_destroy(&kc->wake);
-	pthread_mutex_destroy(&kc->lock);
+	wake_destroy(&kc->w);
 	free(kc);
 }
 
 void key_check_submit(struct key_check *kc, const char *api_key, void (*done)(void *ctx, int valid), void *ctx)
 {
+	assert(done);
 	struct check *c = kc ? calloc(1, sizeof *c) : NULL;
 	if (!c) {
 		done(ctx, -1);
@@ -126,8 +128,8 @@ void key_check_submit(struct key_check *kc, const char *api_key, void (*done)(vo
 	snprintf(c->api_key, sizeof c->api_key, "%s", api_key ? api_key : "");
 	c->done = done;
 	c->ctx = ctx;
-	pthread_mutex_lock(&kc->lock);
-	bool room = kc->queued < KEY_CHECK_QUEUE_MAX && !kc->stop;
+	pthread_mutex_lock(&kc->w.lock);
+	bool room = kc->queued < KEY_CHECK_QUEUE_MAX && !kc->w.stop;
 	if (room) {
 		if (kc->tail)
 			kc->tail->next = c;
@@ -135,9 +137,9 @@ void key_check_submit(struct key_check *kc, const char *api_key, void (*done)(vo
 			kc->head = c;
 		kc->tail = c;
 		kc->queued++;
-		pthread_cond_signal(&kc->wake);
+		wake_one(&kc->w);
 	}
-	pthread_mutex_unlock(&kc->lock);
+	pthread_mutex_unlock(&kc->w.lock);
 	if (!room) {
 		explicit_bzero(c->api_key, sizeof c->api_key);
 		free(c);

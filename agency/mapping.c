@@ -10,6 +10,7 @@
 #include "lib/dates.h"
 #include "lib/money.h"
 #include "lib/buf.h"
+#include "lib/json_read.h"
 #include "lib/jsonw.h"
 
 /* The stored objects of a case, parsed once per body. */
@@ -31,27 +32,12 @@ static bool fail(struct mapping *m, const char *what)
 	return false;
 }
 
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-/* A string member; NULL when absent, null or not a string. */
-static const char *text(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 /* An integer money member within [0, MONEY_MAX]; absent or null is `absent`
  * (-1: required). The stored JSON was validated, but it comes back from the
  * database: a wrong amount must stop the send, not go out. */
 static bool money(json_object *o, const char *key, int64_t absent, int64_t *out)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	if (!v) {
 		*out = absent;
 		return absent >= 0;
@@ -124,29 +110,29 @@ static void language_code(const char *language, const char *country, char out[3]
 
 static bool write_header(struct mapping *m, const struct case_row *c, struct buf *b)
 {
-	const char *issued = text(m->invoice, "issued_on"), *due = text(m->invoice, "due_on");
+	const char *issued = json_member_text(m->invoice, "issued_on"), *due = json_member_text(m->invoice, "due_on");
 	const char *service = agency_service(c->service);
 	char lang[3];
 	if (!dates_valid(issued) || !dates_valid(due))
 		return fail(m, "invoice.issued_on and invoice.due_on must be dates");
 	if (!service)
 		return fail(m, "service is not one of pre_collection, collection, international, surveillance");
-	language_code(text(m->debtor, "language"), text(m->address, "country"), lang);
+	language_code(json_member_text(m->debtor, "language"), json_member_text(m->address, "country"), lang);
 	jw_key(b, true, "header");
 	buf_putc(b, '{');
 	jw_kstr(b, true, "number", m->number);
 	jw_kstr(b, false, "type", "COLLECTION");
 	jw_kstr(b, false, "date", issued);
 	jw_kstr(b, false, "dueDate", due);
-	jw_kstr(b, false, "description", text(m->invoice, "description"));
+	jw_kstr(b, false, "description", json_member_text(m->invoice, "description"));
 	jw_kstr(b, false, "currencyCode", m->currency);
 	jw_kstr(b, false, "languageCode", lang);
 	jw_kstr(b, false, "service", service);
 	buf_puts(b, "},");
 	jw_key(b, true, "references");
 	buf_putc(b, '{');
-	jw_kstr(b, true, "buyer", text(m->debtor, "customer_number"));
-	jw_kstr(b, false, "payment", text(m->invoice, "payment_reference"));
+	jw_kstr(b, true, "buyer", json_member_text(m->debtor, "customer_number"));
+	jw_kstr(b, false, "payment", json_member_text(m->invoice, "payment_reference"));
 	jw_kstr_or_null(b, false, "sales", c->your_reference);
 	buf_putc(b, '}');
 	return true;
@@ -154,8 +140,8 @@ static bool write_header(struct mapping *m, const struct case_row *c, struct buf
 
 static bool write_buyer(struct mapping *m, const char *national_id, struct buf *b)
 {
-	const char *name = text(m->debtor, m->company ? "business_name" : "name");
-	const char *org = text(m->debtor, "org_number");
+	const char *name = json_member_text(m->debtor, m->company ? "business_name" : "name");
+	const char *org = json_member_text(m->debtor, "org_number");
 	if (!name || !name[0])
 		return fail(m, m->company ? "debtor.business_name is required" : "debtor.name is required");
 	if (m->company && (!org || !org[0]))
@@ -164,24 +150,24 @@ static bool write_buyer(struct mapping *m, const char *national_id, struct buf *
 	buf_putc(b, '{');
 	jw_kstr(b, true, "entityType", m->company ? "COMPANY" : "PERSON");
 	jw_kstr(b, false, "name", name);
-	jw_kstr(b, false, "customerAccountId", text(m->debtor, "customer_number"));
+	jw_kstr(b, false, "customerAccountId", json_member_text(m->debtor, "customer_number"));
 	/* Identity numbers by kind only: a person's never goes out on a
 	 * company, nor a birth date (data minimisation). */
 	jw_kstr_or_null(b, false, "personalIdentityNumber", m->company ? NULL : national_id);
 	jw_kstr_or_null(b, false, "businessId", m->company ? org : NULL);
-	jw_kstr_or_null(b, false, "dateOfBirth", m->company ? NULL : text(m->debtor, "date_of_birth"));
+	jw_kstr_or_null(b, false, "dateOfBirth", m->company ? NULL : json_member_text(m->debtor, "date_of_birth"));
 	jw_key(b, false, "address");
 	buf_putc(b, '{');
-	jw_kstr(b, true, "street", text(m->address, "line1"));
-	jw_kstr_or_null(b, false, "street2", text(m->address, "line2"));
-	jw_kstr(b, false, "postalCode", text(m->address, "postal_code"));
-	jw_kstr(b, false, "postalDistrict", text(m->address, "city"));
-	jw_kstr(b, false, "countryCode", text(m->address, "country"));
+	jw_kstr(b, true, "street", json_member_text(m->address, "line1"));
+	jw_kstr_or_null(b, false, "street2", json_member_text(m->address, "line2"));
+	jw_kstr(b, false, "postalCode", json_member_text(m->address, "postal_code"));
+	jw_kstr(b, false, "postalDistrict", json_member_text(m->address, "city"));
+	jw_kstr(b, false, "countryCode", json_member_text(m->address, "country"));
 	buf_puts(b, "},");
 	jw_key(b, true, "contact");
 	buf_putc(b, '{');
-	jw_kstr_or_null(b, true, "email", text(m->debtor, "email"));
-	jw_kstr_or_null(b, false, "phone", text(m->debtor, "phone"));
+	jw_kstr_or_null(b, true, "email", json_member_text(m->debtor, "email"));
+	jw_kstr_or_null(b, false, "phone", json_member_text(m->debtor, "phone"));
 	buf_puts(b, "}}");
 	return true;
 }
@@ -227,12 +213,12 @@ static bool write_amounts(struct mapping *m, struct buf *b)
 
 static bool write_reminders(struct mapping *m, struct buf *b)
 {
-	json_object *list = member(m->invoice, "reminders");
+	json_object *list = json_member(m->invoice, "reminders");
 	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
 	jw_key(b, false, "reminders");
 	buf_putc(b, '[');
 	for (size_t i = 0; i < n; i++) {
-		const char *sent = text(json_object_array_get_idx(list, i), "sent_on");
+		const char *sent = json_member_text(json_object_array_get_idx(list, i), "sent_on");
 		if (!dates_valid(sent))
 			return fail(m, "invoice.reminders[].sent_on must be dates");
 		buf_puts(b, i ? ",{" : "{");
@@ -250,10 +236,10 @@ static bool load(struct mapping *m, const struct case_row *c)
 	m->debtor = c->debtor_json ? json_tokener_parse(c->debtor_json) : NULL;
 	if (!json_object_is_type(m->invoice, json_type_object) || !json_object_is_type(m->debtor, json_type_object))
 		return fail(m, "the stored invoice and debtor must be JSON objects");
-	m->address = member(m->debtor, "address");
-	m->number = c->invoice_number ? c->invoice_number : text(m->invoice, "number");
-	m->currency = c->currency ? c->currency : text(m->invoice, "currency");
-	const char *type = c->debtor_type ? c->debtor_type : text(m->debtor, "customer_type");
+	m->address = json_member(m->debtor, "address");
+	m->number = c->invoice_number ? c->invoice_number : json_member_text(m->invoice, "number");
+	m->currency = c->currency ? c->currency : json_member_text(m->invoice, "currency");
+	const char *type = c->debtor_type ? c->debtor_type : json_member_text(m->debtor, "customer_type");
 	if (!m->number || !m->number[0])
 		return fail(m, "invoice.number is required");
 	if (!money_currency_valid(m->currency))

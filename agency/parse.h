@@ -78,7 +78,7 @@ struct agency_action_answer {
 
 /* One payment the agency collected, as its payments list reports it (the
  * "_report" names leave struct agency_payment, agency_allocation and
- * agency_settlement to store/store.h, which the sync fills from these). */
+ * agency_settlement to store/store_agency.h, which the sync fills from these). */
 struct agency_payment_report {
 	char payment_id[AGENCY_ID_MAX + 1];
 	char case_id[AGENCY_ID_MAX + 1];

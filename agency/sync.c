@@ -12,6 +12,7 @@
 #include "lib/dates.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/wake.h"
 
 /* Tenants the agency told to wait (a 429 or 503 with Retry-After): the sync
  * makes no call with their key before not_before_ms (CLOCK_MONOTONIC).
@@ -35,9 +36,7 @@ struct sync {
 	struct agency_client *ac;
 	struct sync_pauses pauses; /* the sync thread's only */
 	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop; /* under lock */
+	struct wake wake; /* stops the loop */
 };
 
 /* One tenant's round: its key and where it is. */
@@ -300,11 +299,11 @@ static void *sync_loop(void *p)
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += s->interval_s;
-		pthread_mutex_lock(&s->lock);
-		while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
+		pthread_mutex_lock(&s->wake.lock);
+		while (!s->wake.stop && pthread_cond_timedwait(&s->wake.cond, &s->wake.lock, &until) == 0)
 			; /* woken without stop: spurious, keep waiting until the deadline */
-		bool stop = s->stop;
-		pthread_mutex_unlock(&s->lock);
+		bool stop = s->wake.stop;
+		pthread_mutex_unlock(&s->wake.lock);
 		if (stop)
 			return NULL;
 	}
@@ -325,13 +324,12 @@ struct sync *sync_start(struct store *st, const struct agency_options *agency, i
 		free(s);
 		return NULL;
 	}
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
-	if (pthread_create(&s->thread, NULL, sync_loop, s) != 0) {
+	bool woke = wake_init(&s->wake);
+	if (!woke || pthread_create(&s->thread, NULL, sync_loop, s) != 0) {
 		snprintf(err, errlen, "cannot start the sync thread");
 		agency_client_free(s->ac);
-		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->wake);
+		if (woke)
+			wake_destroy(&s->wake);
 		free(s);
 		return NULL;
 	}
@@ -342,13 +340,9 @@ void sync_stop(struct sync *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stop = true;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	wake_stop(&s->wake);
 	pthread_join(s->thread, NULL);
 	agency_client_free(s->ac);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->wake);
+	wake_destroy(&s->wake);
 	free(s);
 }

@@ -7,7 +7,7 @@
 #define INKASSO_AGENCY_SYNC_H
 
 #include "agency/client.h"
-#include "store/store.h"
+#include "store/store_agency.h"
 
 #define SYNC_PAYMENT_WINDOW_DAYS 30     /* payments are re-read this far back */
 #define SYNC_SETTLEMENT_WINDOW_DAYS 60  /* settlements likewise */

@@ -24,21 +24,6 @@ struct action_input {
 	const char *comment; /* NULL when absent */
 };
 
-static bool action_from_json_or_problem(json_object *body, struct action_input *in, struct reply *out)
-{
-	const struct jr_field fields[] = {
-		JR_ENUM("type", action_type_names, JR_REQUIRED, &in->type),
-		JR_TEXT("comment", COMMENT_MAX, JR_CHARS, &in->comment),
-		JR_END,
-	};
-	struct field_errors errs = {0};
-	bool ok = json_read(body, "", fields, &(const struct jr_context){.errs = &errs});
-	if (!ok)
-		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
-	field_errors_free(&errs);
-	return ok;
-}
-
 static enum handler_result register_action(const struct request *req, const struct action_input *in,
 			   struct reply *out)
 {
@@ -46,18 +31,11 @@ static enum handler_result register_action(const struct request *req, const stru
 	enum action_type type = (enum action_type)in->type;
 	enum store_result r = store_action_add(req->app->store, req->claims->tenant, req->path_id,
 					       type, in->comment, req->now, &res);
-	char detail[96];
-	switch (r) {
-	case STORE_OK:
-		break;
-	case STORE_NOT_FOUND:
-		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
-	case STORE_STATE:
+	if (r != STORE_OK) {
+		char detail[96];
 		snprintf(detail, sizeof detail, "%s is not possible while the case is %s", action_type_name(type),
 			 res.status);
-		return reply_problem(out, PROBLEM_INVALID_STATE, detail);
-	default:
-		return reply_store_problem(out, r);
+		return reply_case_problem(out, r, detail);
 	}
 	struct action_row a = {
 		.id = res.id, .type = type, .comment = in->comment, .state = res.state,
@@ -72,11 +50,14 @@ enum handler_result handle_actions_post(const struct request *req, struct reply 
 {
 	if (!ids_valid("cc_", req->path_id))
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
-	json_object *body = json_body_object_or_problem(req, out);
-	if (!body)
-		return HANDLER_ANSWERED;
-	struct action_input in = {0};
-	if (action_from_json_or_problem(body, &in, out))
+	struct action_input in = {.comment = NULL};
+	const struct jr_field fields[] = {
+		JR_ENUM("type", action_type_names, JR_REQUIRED, &in.type),
+		JR_TEXT("comment", COMMENT_MAX, JR_CHARS, &in.comment),
+		JR_END,
+	};
+	json_object *body = json_body_read_or_problem(req, fields, out);
+	if (body)
 		register_action(req, &in, out);
 	json_object_put(body);
 	return HANDLER_ANSWERED;

@@ -36,8 +36,14 @@ void after_json_settlement_ref(struct buf *b, const struct settlement_ref_row *r
 	buf_putc(b, '}');
 }
 
-void after_json_settlement_open(struct buf *b, const struct settlement_row *s)
+static int settlement_open(void *ctx, const struct settlement_row *s)
 {
+	struct settlement_writer *w = ctx;
+	struct buf *b = w->b;
+	if (w->n++)
+		buf_putc(b, ',');
+	w->first_alloc = true;
+	w->last_seq = s->seq;
 	buf_putc(b, '{');
 	jw_kstr(b, true, "id", s->id);
 	jw_kstr(b, false, "agency_settlement_id", s->agency_settlement_id);
@@ -48,12 +54,16 @@ void after_json_settlement_open(struct buf *b, const struct settlement_row *s)
 	jw_kstr(b, false, "currency", s->currency);
 	jw_key(b, false, "allocations");
 	buf_putc(b, '[');
+	return 0;
 }
 
-void after_json_allocation(struct buf *b, bool first, const struct allocation_row *a)
+static int allocation(void *ctx, const struct allocation_row *a)
 {
-	if (!first)
+	struct settlement_writer *w = ctx;
+	struct buf *b = w->b;
+	if (!w->first_alloc)
 		buf_putc(b, ',');
+	w->first_alloc = false;
 	buf_putc(b, '{');
 	jw_kstr(b, true, "allocation_id", a->allocation_id);
 	jw_kstr(b, false, "case_id", a->case_id);
@@ -61,9 +71,14 @@ void after_json_allocation(struct buf *b, bool first, const struct allocation_ro
 	jw_kint(b, false, "amount", a->amount);
 	jw_kstr(b, false, "allocation_date", a->allocation_date);
 	buf_putc(b, '}');
+	return 0;
 }
 
-void after_json_settlement_close(struct buf *b)
+static int settlement_close(void *ctx, const struct settlement_row *s)
 {
-	buf_puts(b, "]}");
+	(void)s;
+	buf_puts(((struct settlement_writer *)ctx)->b, "]}");
+	return 0;
 }
+
+const struct settlement_fns after_json_settlements = {settlement_open, allocation, settlement_close};

@@ -14,12 +14,15 @@ void after_json_payment(struct buf *b, const struct payment_row *p);
 void after_json_action(struct buf *b, const struct action_row *a);
 /* Writes one SettlementRef object (a case's share of a settlement). */
 void after_json_settlement_ref(struct buf *b, const struct settlement_ref_row *r);
-/* Writes a Settlement up to and including the opening '[' of its allocations;
- * after_json_allocation writes each, after_json_settlement_close ends it. */
-void after_json_settlement_open(struct buf *b, const struct settlement_row *s);
-/* Writes one SettlementAllocation object, with its leading comma unless first. */
-void after_json_allocation(struct buf *b, bool first, const struct allocation_row *a);
-/* Closes what after_json_settlement_open opened. */
-void after_json_settlement_close(struct buf *b);
+/* Writes Settlement objects (with their allocations) as the store delivers
+ * them: pass after_json_settlements as the struct settlement_fns and a
+ * struct settlement_writer as its ctx. Several are comma-separated. */
+struct settlement_writer {
+	struct buf *b;
+	int n;            /* settlements written */
+	bool first_alloc;
+	int64_t last_seq; /* the seq of the last one: the next page's cursor */
+};
+extern const struct settlement_fns after_json_settlements;
 
 #endif

@@ -62,7 +62,8 @@ static void check_top(struct run *r)
 		return;
 	const char *service = b->service_got == JR_OK ? case_services[b->service] : r->settings->service;
 	if (!one_of(service, case_services)) {
-		field_errors_add(r->errs, "/service", "required", "service is required: the tenant has no default service");
+		field_errors_add(r->errs, "/service", "required",
+				 "service is required: the tenant has no default service");
 		return;
 	}
 	set(r->out->service, sizeof r->out->service, service);
@@ -189,6 +190,21 @@ static void resolve_debtor_type(struct run *r)
 	set(r->out->debtor_type, sizeof r->out->debtor_type, business ? "business" : "consumer");
 }
 
+/* The error of an identity number (org_number, national_id) that did not
+ * pass: its country's checksum, or the plain form where it has none. */
+static void check_idnum(struct run *r, const char *member, const char *code, const char *what, bool ok,
+			bool has_checksum)
+{
+	if (ok)
+		return;
+	char ptr[FIELD_POINTER_MAX];
+	snprintf(ptr, sizeof ptr, "/debtor/%s", member);
+	if (has_checksum)
+		field_errors_add(r->errs, ptr, code, "%s is not a valid %s %s", member, r->out->country, what);
+	else
+		field_errors_add(r->errs, ptr, code, "%s must be 1 to 32 letters, digits, spaces or dashes", member);
+}
+
 /* Names, debtor type, org_number, national_id, date_of_birth. */
 static void check_identity(struct run *r)
 {
@@ -207,22 +223,14 @@ static void check_identity(struct run *r)
 	if (b->org_number_got == JR_ABSENT && business)
 		field_errors_add(r->errs, "/debtor/org_number", "org_number_required",
 				 "org_number is required for a business debtor");
-	if (b->org_number && !idnum_org_number(country, b->org_number, out->org_number)) {
-		if (idnum_org_number_has_checksum(country))
-			field_errors_add(r->errs, "/debtor/org_number", "invalid_org_number",
-					 "org_number is not a valid %s organisation number", country);
-		else
-			field_errors_add(r->errs, "/debtor/org_number", "invalid_org_number",
-					 "org_number must be 1 to 32 letters, digits, spaces or dashes");
-	}
-	if (b->national_id && !idnum_national_id(country, b->national_id, out->national_id)) {
-		if (idnum_national_id_has_checksum(country))
-			field_errors_add(r->errs, "/debtor/national_id", "invalid_national_id",
-					 "national_id is not a valid %s identity number", country);
-		else
-			field_errors_add(r->errs, "/debtor/national_id", "invalid_national_id",
-					 "national_id must be 1 to 32 letters, digits, spaces or dashes");
-	}
+	if (b->org_number)
+		check_idnum(r, "org_number", "invalid_org_number", "organisation number",
+			    idnum_org_number(country, b->org_number, out->org_number),
+			    idnum_org_number_has_checksum(country));
+	if (b->national_id)
+		check_idnum(r, "national_id", "invalid_national_id", "identity number",
+			    idnum_national_id(country, b->national_id, out->national_id),
+			    idnum_national_id_has_checksum(country));
 	set(out->date_of_birth, sizeof out->date_of_birth, b->date_of_birth);
 }
 
@@ -240,9 +248,11 @@ static void check_phone_fallback(struct run *r, const char *value, size_t at)
 	char ptr[FIELD_POINTER_MAX];
 	snprintf(ptr, sizeof ptr, "/debtor/extra_fields/%zu/value", at);
 	if (country)
-		field_errors_add(r->errs, ptr, "invalid_phone", "the phone_number is not a usable number in %s", country);
+		field_errors_add(r->errs, ptr, "invalid_phone", "the phone_number is not a usable number in %s",
+				 country);
 	else
-		field_errors_add(r->errs, ptr, "invalid_phone", "the phone_number is not a usable international number");
+		field_errors_add(r->errs, ptr, "invalid_phone",
+				 "the phone_number is not a usable international number");
 }
 
 /* email, language, phone and the extra_fields phone fallback. */
@@ -255,7 +265,8 @@ static void check_contact(struct run *r)
 		field_errors_add(r->errs, "/debtor/language", "invalid_value",
 				 "language must be an ISO 639-1 code (nb, sv, fi, da, en)");
 	if (b->phone_got == JR_OK && !phone_compact_e164(b->phone, r->out->phone))
-		field_errors_add(r->errs, "/debtor/phone", "invalid_phone", "phone must be in E.164 form, e.g. +4791234567");
+		field_errors_add(r->errs, "/debtor/phone", "invalid_phone",
+				 "phone must be in E.164 form, e.g. +4791234567");
 	if (b->phone_got != JR_ABSENT)
 		return;
 	for (size_t i = 0; i < b->nextra_fields; i++) {

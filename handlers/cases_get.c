@@ -97,12 +97,8 @@ enum handler_result handle_cases_get(const struct request *req, struct reply *ou
 	};
 	struct detail d = {.b = &out->body, .at = SEC_CASE};
 	enum store_result r = store_case_detail(req->app->store, req->claims->tenant, req->path_id, &fns, &d);
-	if (r == STORE_NOT_FOUND)
-		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
-	if (r != STORE_OK) {
-		buf_reset(&out->body);
-		return reply_store_problem(out, r);
-	}
+	if (r != STORE_OK)
+		return reply_case_problem(out, r, NULL); /* the problem replaces what was written */
 	enter(&d, SEC_DONE);
 	buf_putc(d.b, '}');
 	reply_json(out, 200);

@@ -11,7 +11,6 @@
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "lib/jsonw.h"
 
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 200
@@ -153,16 +152,7 @@ enum handler_result handle_cases_list(const struct request *req, struct reply *o
 	enum store_result r = store_case_list(req->app->store, &f, write_row, &p, &has_more);
 	if (r < 0)
 		return reply_store_problem(out, r);
-	buf_putc(b, ']');
-	jw_kbool(b, false, "has_more", has_more);
-	if (has_more) {
-		char cur[CURSOR_MAX];
-		cursor_encode(p.last_seq, cur);
-		jw_kstr(b, false, "next_cursor", cur);
-	} else {
-		jw_kstr(b, false, "next_cursor", NULL);
-	}
-	buf_putc(b, '}');
+	cursor_page_end(b, has_more, p.last_seq);
 	reply_json(out, 200);
 	return HANDLER_ANSWERED;
 }

@@ -47,7 +47,8 @@ static enum handler_result reply_replay(struct reply *out, struct case_create_re
 		json_object *c = tok ? json_tokener_parse_ex(tok, res->body, (int)res->body_len) : NULL;
 		json_object *id;
 		if (c && json_object_object_get_ex(c, "id", &id) && json_object_is_type(id, json_type_string))
-			snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s", json_object_get_string(id));
+			snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s",
+				 json_object_get_string(id));
 		json_object_put(c);
 		if (tok)
 			json_tokener_free(tok);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/jsonw.h"
+
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 void cursor_encode(int64_t seq, char out[CURSOR_MAX])
@@ -70,4 +72,15 @@ bool cursor_decode(const char *s, int64_t *seq)
 		return false;
 	*seq = v;
 	return true;
+}
+
+void cursor_page_end(struct buf *b, bool has_more, int64_t last_seq)
+{
+	buf_putc(b, ']');
+	jw_kbool(b, false, "has_more", has_more);
+	char cur[CURSOR_MAX];
+	if (has_more)
+		cursor_encode(last_seq, cur);
+	jw_kstr(b, false, "next_cursor", has_more ? cur : NULL);
+	buf_putc(b, '}');
 }

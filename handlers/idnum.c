@@ -207,37 +207,41 @@ static bool any_form(const char *in, char out[IDNUM_LEN])
 	return alnum;
 }
 
-static bool is_country(const char *country, const char *code)
+typedef bool (*idnum_check)(const char *in, char out[IDNUM_LEN]);
+
+struct by_country {
+	const char *country;
+	idnum_check check;
+};
+
+/* The check of country in table (NULL-terminated), or NULL. */
+static idnum_check check_of(const struct by_country *table, const char *country)
 {
-	return country && strcmp(country, code) == 0;
+	for (; country && table->country; table++)
+		if (strcmp(table->country, country) == 0)
+			return table->check;
+	return NULL;
 }
 
-bool idnum_national_id_has_checksum(const char *country)
+/* Normalises in with the country's check, else the form check; out "" when it fails. */
+static bool normalise(const struct by_country *table, const char *country, const char *in, char out[IDNUM_LEN])
 {
-	return is_country(country, "NO") || is_country(country, "SE") || is_country(country, "FI");
-}
-
-bool idnum_org_number_has_checksum(const char *country)
-{
-	return idnum_national_id_has_checksum(country) || is_country(country, "DK");
-}
-
-bool idnum_national_id(const char *country, const char *in, char out[IDNUM_LEN])
-{
-	bool ok;
-	if (!in)
-		ok = false;
-	else if (is_country(country, "NO"))
-		ok = no_personal(in, out);
-	else if (is_country(country, "SE"))
-		ok = se_personal(in, out);
-	else if (is_country(country, "FI"))
-		ok = fi_personal(in, out);
-	else
-		ok = any_form(in, out);
+	idnum_check check = check_of(table, country);
+	bool ok = in && (check ? check : any_form)(in, out);
 	if (!ok)
 		out[0] = '\0';
 	return ok;
+}
+
+static const struct by_country national_ids[] = {
+	{"NO", no_personal}, {"SE", se_personal}, {"FI", fi_personal}, {NULL, NULL},
+};
+
+bool idnum_national_id_has_checksum(const char *country) { return check_of(national_ids, country) != NULL; }
+
+bool idnum_national_id(const char *country, const char *in, char out[IDNUM_LEN])
+{
+	return normalise(national_ids, country, in, out);
 }
 
 static bool no_org(const char *in, char out[IDNUM_LEN])
@@ -291,22 +295,13 @@ static bool dk_org(const char *in, char out[IDNUM_LEN])
 	return weighted(out, w, 8) % 11 == 0;
 }
 
+static const struct by_country org_numbers[] = {
+	{"NO", no_org}, {"SE", se_org}, {"FI", fi_org}, {"DK", dk_org}, {NULL, NULL},
+};
+
+bool idnum_org_number_has_checksum(const char *country) { return check_of(org_numbers, country) != NULL; }
+
 bool idnum_org_number(const char *country, const char *in, char out[IDNUM_LEN])
 {
-	bool ok;
-	if (!in)
-		ok = false;
-	else if (is_country(country, "NO"))
-		ok = no_org(in, out);
-	else if (is_country(country, "SE"))
-		ok = se_org(in, out);
-	else if (is_country(country, "FI"))
-		ok = fi_org(in, out);
-	else if (is_country(country, "DK"))
-		ok = dk_org(in, out);
-	else
-		ok = any_form(in, out);
-	if (!ok)
-		out[0] = '\0';
-	return ok;
+	return normalise(org_numbers, country, in, out);
 }

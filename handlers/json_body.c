@@ -10,6 +10,21 @@ json_object *json_body_parse(const char *body, size_t len, char *why, size_t why
 	return json_strict_parse(body, len, JSON_BODY_DEPTH, true, &e, why, whylen);
 }
 
+json_object *json_body_read_or_problem(const struct request *req, const struct jr_field *fields, struct reply *out)
+{
+	json_object *body = json_body_object_or_problem(req, out);
+	if (!body)
+		return NULL;
+	struct field_errors errs = {0};
+	if (!json_read(body, "", fields, &(const struct jr_context){.errs = &errs, .today = req->today})) {
+		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
+		json_object_put(body);
+		body = NULL;
+	}
+	field_errors_free(&errs);
+	return body;
+}
+
 json_object *json_body_object_or_problem(const struct request *req, struct reply *out)
 {
 	char why[300];

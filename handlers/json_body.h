@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "lib/json_read.h"
 #include "server/http.h"
 
 #define JSON_BODY_DEPTH 16
@@ -13,6 +14,11 @@
 /* Returns the body as a JSON object (caller puts it), or NULL with a 400
  * malformed_json problem in out that says what is wrong and where. */
 json_object *json_body_object_or_problem(const struct request *req, struct reply *out);
+/* The body as a JSON object read by fields (lib/json_read.h; dates not after
+ * req->today), or NULL with the problem in out: a 400 for a body that is not
+ * a JSON object, a 422 with every field error. The caller puts the object,
+ * which the fields' destinations borrow from. */
+json_object *json_body_read_or_problem(const struct request *req, const struct jr_field *fields, struct reply *out);
 /* The same on raw bytes, for tests and fuzzing: NULL with a message in
  * why (size whylen) instead of a reply. */
 json_object *json_body_parse(const char *body, size_t len, char *why, size_t whylen);

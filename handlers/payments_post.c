@@ -28,27 +28,6 @@ struct payment_input {
 	const char *reference; /* NULL when absent */
 };
 
-/* Fills in from body; every error at once into a 422 in out. */
-static bool payment_from_json_or_problem(json_object *body, const char *today, struct payment_input *in,
-					 struct reply *out)
-{
-	const struct jr_field fields[] = {
-		JR_ENUM("kind", payment_kind_names, 0, &in->kind),
-		{.name = "amount", .kind = JR_K_INT, .flags = JR_REQUIRED, .min = 1, .max = MONEY_MAX,
-		 .range_code = "invalid_amount", .dst = &in->amount},
-		JR_DATE("paid_on", JR_REQUIRED | JR_NOT_FUTURE, &in->paid_on),
-		JR_TEXT("reference", REFERENCE_MAX, JR_CHARS, &in->reference),
-		JR_END,
-	};
-	struct field_errors errs = {0};
-	in->kind = PAYMENT_PAYMENT;
-	bool ok = json_read(body, "", fields, &(const struct jr_context){.errs = &errs, .today = today});
-	if (!ok)
-		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
-	field_errors_free(&errs);
-	return ok;
-}
-
 /* The 422 of an amount above what the debtor still owes. */
 static enum handler_result reply_above_remaining(struct reply *out, int64_t amount, int64_t remaining)
 {
@@ -68,19 +47,12 @@ static enum handler_result register_payment(const struct request *req, const str
 	enum store_result r = store_payment_add(req->app->store, req->claims->tenant, req->path_id,
 						kind, in->amount, in->paid_on, in->reference,
 						req->now, &res);
-	char detail[96];
-	switch (r) {
-	case STORE_OK:
-		break;
-	case STORE_NOT_FOUND:
-		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
-	case STORE_STATE:
-		snprintf(detail, sizeof detail, "the case is %s", res.status);
-		return reply_problem(out, PROBLEM_INVALID_STATE, detail);
-	case STORE_LIMIT:
+	if (r == STORE_LIMIT)
 		return reply_above_remaining(out, in->amount, res.remaining);
-	default:
-		return reply_store_problem(out, r);
+	if (r != STORE_OK) {
+		char detail[96];
+		snprintf(detail, sizeof detail, "the case is %s", res.status);
+		return reply_case_problem(out, r, detail);
 	}
 	struct payment_row p = {
 		.id = res.id, .kind = kind, .amount = in->amount, .paid_on = in->paid_on,
@@ -95,11 +67,17 @@ enum handler_result handle_payments_post(const struct request *req, struct reply
 {
 	if (!ids_valid("cc_", req->path_id))
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
-	json_object *body = json_body_object_or_problem(req, out);
-	if (!body)
-		return HANDLER_ANSWERED;
-	struct payment_input in = {0};
-	if (payment_from_json_or_problem(body, req->today, &in, out))
+	struct payment_input in = {.kind = PAYMENT_PAYMENT}; /* what is usually reported */
+	const struct jr_field fields[] = {
+		JR_ENUM("kind", payment_kind_names, 0, &in.kind),
+		{.name = "amount", .kind = JR_K_INT, .flags = JR_REQUIRED, .min = 1, .max = MONEY_MAX,
+		 .range_code = "invalid_amount", .dst = &in.amount},
+		JR_DATE("paid_on", JR_REQUIRED | JR_NOT_FUTURE, &in.paid_on),
+		JR_TEXT("reference", REFERENCE_MAX, JR_CHARS, &in.reference),
+		JR_END,
+	};
+	json_object *body = json_body_read_or_problem(req, fields, out);
+	if (body)
 		register_payment(req, &in, out);
 	json_object_put(body);
 	return HANDLER_ANSWERED;

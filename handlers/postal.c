@@ -126,30 +126,25 @@ static bool any_form(const char *in, char out[POSTAL_LEN])
 	return alnum;
 }
 
-static bool is_country(const char *country, const char *code)
-{
-	return country && strcmp(country, code) == 0;
-}
+static bool four_digits(const char *in, char out[POSTAL_LEN]) { return digits_only(in, 4, out); }
+static bool five_digits(const char *in, char out[POSTAL_LEN]) { return digits_only(in, 5, out); }
+
+/* The countries whose postal codes have a known form. */
+static const struct {
+	const char *country;
+	bool (*check)(const char *in, char out[POSTAL_LEN]);
+} forms[] = {
+	{"NO", four_digits}, {"DK", four_digits}, {"SE", se}, {"FI", five_digits}, {"DE", five_digits},
+	{"NL", nl},          {"GB", gb},          {"US", us},
+};
 
 bool postal_normalise(const char *country, const char *in, char out[POSTAL_LEN])
 {
-	bool ok;
-	if (!in)
-		ok = false;
-	else if (is_country(country, "NO") || is_country(country, "DK"))
-		ok = digits_only(in, 4, out);
-	else if (is_country(country, "SE"))
-		ok = se(in, out);
-	else if (is_country(country, "FI") || is_country(country, "DE"))
-		ok = digits_only(in, 5, out);
-	else if (is_country(country, "NL"))
-		ok = nl(in, out);
-	else if (is_country(country, "GB"))
-		ok = gb(in, out);
-	else if (is_country(country, "US"))
-		ok = us(in, out);
-	else
-		ok = any_form(in, out);
+	bool (*check)(const char *, char[POSTAL_LEN]) = any_form;
+	for (size_t i = 0; country && i < sizeof forms / sizeof forms[0]; i++)
+		if (strcmp(forms[i].country, country) == 0)
+			check = forms[i].check;
+	bool ok = in && check(in, out);
 	if (!ok)
 		out[0] = '\0';
 	return ok;

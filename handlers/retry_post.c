@@ -25,16 +25,12 @@ enum handler_result handle_retry_post(const struct request *req, struct reply *o
 	struct store *st = req->app->store;
 	const char *tenant = req->claims->tenant;
 	char status[STORE_NAME_MAX];
-	char detail[80];
 	enum store_result r = store_case_retry(st, tenant, req->path_id, req->now, status);
-	if (r == STORE_NOT_FOUND)
-		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
-	if (r == STORE_STATE) {
+	if (r != STORE_OK) {
+		char detail[80];
 		snprintf(detail, sizeof detail, "only a failed case can be retried; this one is %s", status);
-		return reply_problem(out, PROBLEM_INVALID_STATE, detail);
+		return reply_case_problem(out, r, detail);
 	}
-	if (r != STORE_OK)
-		return reply_store_problem(out, r);
 	/* The retry is committed; the answer shows the case as it is now. */
 	r = store_case_get(st, tenant, req->path_id, write_case, NULL, &out->body);
 	if (r != STORE_OK) {

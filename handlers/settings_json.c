@@ -36,8 +36,8 @@ bool settings_from_json(json_object *body, bool had_key, struct agency_settings 
 	int64_t overdue = s->min_days_overdue, wait = s->reminder_wait_days, min_amount = s->min_amount;
 	/* The api key goes into a header line: printable ASCII without spaces. */
 	const struct jr_field fields[] = {
-		JR_TEXT("creditor_reference", sizeof s->creditor_reference - 1, JR_REQUIRED | JR_NOT_EMPTY | JR_NO_CONTROL,
-			&creditor),
+		JR_TEXT("creditor_reference", sizeof s->creditor_reference - 1,
+			JR_REQUIRED | JR_NOT_EMPTY | JR_NO_CONTROL, &creditor),
 		JR_TEXT("api_key", sizeof s->api_key - 1, (had_key ? 0 : JR_REQUIRED) | JR_NOT_EMPTY | JR_TOKEN, &key),
 		{.name = "service", .kind = JR_K_ENUM, .flags = JR_NOT_EMPTY | JR_TOKEN, .max = sizeof s->service - 1,
 		 .names = services, .dst = &service},

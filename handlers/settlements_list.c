@@ -11,7 +11,6 @@
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "lib/jsonw.h"
 
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 200
@@ -47,64 +46,20 @@ static bool page_or_problem(const struct request *req, int *limit, int64_t *befo
 	return true;
 }
 
-struct page {
-	struct buf *b;
-	int n;
-	bool first_alloc;
-	int64_t last_seq;
-};
-
-static int on_settlement(void *ctx, const struct settlement_row *s)
-{
-	struct page *p = ctx;
-	if (p->n++)
-		buf_putc(p->b, ',');
-	after_json_settlement_open(p->b, s);
-	p->first_alloc = true;
-	p->last_seq = s->seq;
-	return 0;
-}
-
-static int on_allocation(void *ctx, const struct allocation_row *a)
-{
-	struct page *p = ctx;
-	after_json_allocation(p->b, p->first_alloc, a);
-	p->first_alloc = false;
-	return 0;
-}
-
-static int on_end(void *ctx, const struct settlement_row *s)
-{
-	struct page *p = ctx;
-	(void)s;
-	after_json_settlement_close(p->b);
-	return 0;
-}
-
 enum handler_result handle_settlements_list(const struct request *req, struct reply *out)
 {
 	int limit;
 	int64_t before;
 	if (!page_or_problem(req, &limit, &before, out))
 		return HANDLER_ANSWERED;
-	static const struct settlement_fns fns = {on_settlement, on_allocation, on_end};
-	struct page p = {.b = &out->body};
+	struct settlement_writer w = {.b = &out->body};
 	bool has_more = false;
-	buf_puts(p.b, "{\"data\":[");
-	enum store_result r =
-		store_settlement_list(req->app->store, req->claims->tenant, before, limit, &fns, &p, &has_more);
+	buf_puts(w.b, "{\"data\":[");
+	enum store_result r = store_settlement_list(req->app->store, req->claims->tenant, before, limit,
+						    &after_json_settlements, &w, &has_more);
 	if (r < 0)
 		return reply_store_problem(out, r);
-	buf_putc(p.b, ']');
-	jw_kbool(p.b, false, "has_more", has_more);
-	if (has_more) {
-		char cur[CURSOR_MAX];
-		cursor_encode(p.last_seq, cur);
-		jw_kstr(p.b, false, "next_cursor", cur);
-	} else {
-		jw_kstr(p.b, false, "next_cursor", NULL);
-	}
-	buf_putc(p.b, '}');
+	cursor_page_end(w.b, has_more, w.last_seq);
 	reply_json(out, 200);
 	return HANDLER_ANSWERED;
 }

@@ -17,4 +17,17 @@ static inline enum handler_result reply_store_problem(struct reply *out, enum st
 	return reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
 }
 
+/* The answer of a store call on one case of the tenant that did not
+ * succeed: STORE_NOT_FOUND (an unknown id, or another tenant's: the same
+ * 404), STORE_STATE (409 invalid_state with detail), else as
+ * reply_store_problem. */
+static inline enum handler_result reply_case_problem(struct reply *out, enum store_result r, const char *detail)
+{
+	if (r == STORE_NOT_FOUND)
+		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
+	if (r == STORE_STATE)
+		return reply_problem(out, PROBLEM_INVALID_STATE, detail);
+	return reply_store_problem(out, r);
+}
+
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "lib/field_errors.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 void field_errors_add(struct field_errors *e, const char *pointer, const char *code, const char *fmt, ...)
 {
+	assert(e && pointer && code && fmt);
 	if (e->n >= FIELD_ERRORS_MAX)
 		return;
 	if (e->n == e->cap) {

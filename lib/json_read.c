@@ -102,6 +102,7 @@ static enum jr_got read_enum(const struct member *m, const char *s)
 
 static enum jr_got read_date(const struct member *m, const char *s)
 {
+	assert(!(m->f->flags & JR_NOT_FUTURE) || m->ctx->today); /* the table asks for a clock it was not given */
 	if (!dates_valid(s)) {
 		ERR(m, "invalid_date", "%s must be a calendar date YYYY-MM-DD", m->f->name);
 		return JR_BAD;
@@ -252,6 +253,7 @@ absent:
 
 bool json_read(json_object *o, const char *pointer, const struct jr_field *fields, const struct jr_context *ctx)
 {
+	assert(pointer && fields && ctx && ctx->errs);
 	size_t before = ctx->errs->n;
 	read_object(o, pointer, fields, 0, ctx);
 	return ctx->errs->n == before;

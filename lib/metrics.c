@@ -75,7 +75,8 @@ void metrics_render_forwarder(struct buf *b)
 	buf_printf(b, "# HELP inkasso_forwarder_retries_total Agency deliveries rescheduled with backoff.\n"
 		      "# TYPE inkasso_forwarder_retries_total counter\n"
 		      "inkasso_forwarder_retries_total %llu\n"
-		      "# HELP inkasso_forwarder_failed_total Agency deliveries given up after the last attempt or refused.\n"
+		      "# HELP inkasso_forwarder_failed_total Agency deliveries given up after the last attempt or "
+		      "refused.\n"
 		      "# TYPE inkasso_forwarder_failed_total counter\n"
 		      "inkasso_forwarder_failed_total %llu\n",
 		   (unsigned long long)atomic_load(&forwarder_retries),

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Lints the contract and the container files, offline, with the pinned tools
-# in .tools/ (scripts/install-deps.sh) and Debian's docker-compose:
+# Lints the tree, the contract and the container files, offline, with the
+# pinned tools in .tools/ (scripts/install-deps.sh) and Debian's docker-compose:
+#   the product tree    scripts/check-tree.sh (includes point down the layers,
+#                       files within 600 lines and 120 columns)
 #   openapi.yaml        Redocly CLI, rules in redocly.yaml (errors fail)
 #   Dockerfile          dockerfile-utils (any reported problem fails, warnings too)
 #   docker-compose.yml  docker-compose config -q (no Docker engine needed)
+#   the image's build   scripts/check-docker-context.sh (the Dockerfile's make
+#                       line, run on what .dockerignore lets into the context)
 # Prints one line per check; exits non-zero on the first failing check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+scripts/check-tree.sh
 
 bin=.tools/node_modules/.bin
 for tool in redocly dockerfile-utils; do
@@ -48,3 +54,5 @@ if ! docker-compose -f docker-compose.yml config -q >"$out" 2>&1; then
 	exit 1
 fi
 echo "lint: compose ok"
+
+scripts/check-docker-context.sh

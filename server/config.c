@@ -20,7 +20,8 @@ struct opt {
 	const char *help;
 };
 
-#define STR(f, e, field, d, h) {f, e, OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, d, h}
+#define FIELD_SIZE(field) sizeof(((struct config *)0)->field)
+#define STR(f, e, field, d, h) {f, e, OPT_STR, offsetof(struct config, field), FIELD_SIZE(field), 0, 0, d, h}
 #define INT(f, e, field, lo, hi, d, h) {f, e, OPT_INT, offsetof(struct config, field), 0, lo, hi, d, h}
 #define BOOL(f, e, field, d, h) {f, e, OPT_BOOL, offsetof(struct config, field), 0, 0, 1, d, h}
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "lib/log.h"
+#include "lib/wake.h"
 
 /* One per open connection, from NOTIFY_STARTED to NOTIFY_CLOSED. */
 struct watched {
@@ -20,11 +21,9 @@ struct watched {
 };
 
 struct conn_deadline {
-	pthread_mutex_t lock; /* the list; held while shutting a socket down */
-	pthread_cond_t wake;  /* signalled on stop */
+	struct wake w;        /* its lock guards the list and is held while shutting a socket down */
 	struct watched *head;
 	long long deadline_ms;
-	bool stop;
 	pthread_t thread;
 };
 
@@ -42,8 +41,8 @@ static long long now_ms(void)
 static void *watchdog(void *arg)
 {
 	struct conn_deadline *d = arg;
-	pthread_mutex_lock(&d->lock);
-	while (!d->stop) {
+	pthread_mutex_lock(&d->w.lock);
+	while (!d->w.stop) {
 		long long now = now_ms();
 		int cut = 0;
 		for (struct watched *w = d->head; w; w = w->next) {
@@ -63,9 +62,9 @@ static void *watchdog(void *arg)
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 1;
-		pthread_cond_timedwait(&d->wake, &d->lock, &until);
+		pthread_cond_timedwait(&d->w.cond, &d->w.lock, &until);
 	}
-	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->w.lock);
 	return NULL;
 }
 
@@ -75,11 +74,12 @@ struct conn_deadline *conn_deadline_start(int deadline_s)
 	if (!d)
 		return NULL;
 	d->deadline_ms = (long long)deadline_s * 1000;
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->wake, NULL);
+	if (!wake_init(&d->w)) {
+		free(d);
+		return NULL;
+	}
 	if (pthread_create(&d->thread, NULL, watchdog, d) != 0) {
-		pthread_cond_destroy(&d->wake);
-		pthread_mutex_destroy(&d->lock);
+		wake_destroy(&d->w);
 		free(d);
 		return NULL;
 	}
@@ -90,18 +90,14 @@ void conn_deadline_stop(struct conn_deadline *d)
 {
 	if (!d)
 		return;
-	pthread_mutex_lock(&d->lock);
-	d->stop = true;
-	pthread_cond_signal(&d->wake);
-	pthread_mutex_unlock(&d->lock);
+	wake_stop(&d->w);
 	pthread_join(d->thread, NULL);
 	while (d->head) { /* none after MHD_stop_daemon; defensive */
 		struct watched *w = d->head;
 		d->head = w->next;
 		free(w);
 	}
-	pthread_cond_destroy(&d->wake);
-	pthread_mutex_destroy(&d->lock);
+	wake_destroy(&d->w);
 	free(d);
 }
 
@@ -119,26 +115,26 @@ void conn_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_
 		}
 		w->fd = info->connect_fd;
 		atomic_init(&w->waiting_since_ms, now_ms());
-		pthread_mutex_lock(&d->lock);
+		pthread_mutex_lock(&d->w.lock);
 		w->next = d->head;
 		if (d->head)
 			d->head->prev = w;
 		d->head = w;
-		pthread_mutex_unlock(&d->lock);
+		pthread_mutex_unlock(&d->w.lock);
 		*socket_context = w;
 		return;
 	}
 	struct watched *w = *socket_context; /* MHD_CONNECTION_NOTIFY_CLOSED */
 	if (!w)
 		return;
-	pthread_mutex_lock(&d->lock);
+	pthread_mutex_lock(&d->w.lock);
 	if (w->prev)
 		w->prev->next = w->next;
 	else
 		d->head = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
-	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->w.lock);
 	free(w);
 	*socket_context = NULL;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "server/router.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,6 +77,7 @@ static int find_slot(const struct router *r, const char *path, char *path_id, si
 const struct route *router_match(const struct router *r, const char *method, const char *path, int *slot,
 				 char *path_id, size_t path_id_len, char *allow, size_t allow_len)
 {
+	assert(r && method && path && slot && path_id_len > 0 && allow_len > 0);
 	path_id[0] = '\0';
 	allow[0] = '\0';
 	*slot = find_slot(r, path, path_id, path_id_len);

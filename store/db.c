@@ -106,7 +106,8 @@ static int bind_all(sqlite3_stmt *st, const struct db_param *params)
 		const struct db_param *p = &params[i];
 		switch (p->kind) {
 		case DB_P_TEXT:
-			rc = p->p ? sqlite3_bind_text(st, i + 1, p->p, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i + 1);
+			rc = p->p ? sqlite3_bind_text(st, i + 1, p->p, -1, SQLITE_STATIC)
+				  : sqlite3_bind_null(st, i + 1);
 			break;
 		case DB_P_INT64:
 			rc = sqlite3_bind_int64(st, i + 1, p->i);
@@ -237,23 +238,10 @@ static enum store_result step_result(struct db_conn *c, int rc, const char *what
 	return db_fail(c->db, rc, what);
 }
 
-enum store_result db_exec(struct db_conn *c, const char *sql, const struct db_param *params, const char *what)
-{
-	sqlite3_stmt *st;
-	enum store_result r = statement(c, sql, &st);
-	if (r != STORE_OK)
-		return r;
-	int rc = bind_all(st, params);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? STORE_OK : step_result(c, rc, what);
-	release(st);
-	return r;
-}
-
 enum store_result db_one(struct db_conn *c, const char *sql, const struct db_param *params,
 			 const struct db_col *cols, const char *what)
 {
+	assert(c && c->db && sql && what);
 	for (int i = 0; cols && cols[i].kind != DB_C_END; i++)
 		assert(cols[i].kind != DB_C_TEXT); /* a view would outlive its row */
 	sqlite3_stmt *st;
@@ -271,6 +259,13 @@ enum store_result db_one(struct db_conn *c, const char *sql, const struct db_par
 		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : step_result(c, rc, what);
 	release(st);
 	return r;
+}
+
+enum store_result db_exec(struct db_conn *c, const char *sql, const struct db_param *params, const char *what)
+{
+	/* A statement without rows is a query whose row is never there. */
+	enum store_result r = db_one(c, sql, params, NULL, what);
+	return r == STORE_NOT_FOUND ? STORE_OK : r;
 }
 
 enum store_result db_each_stmt(struct db_conn *c, sqlite3_stmt *st, const struct db_param *params,
@@ -302,6 +297,7 @@ enum store_result db_each_stmt(struct db_conn *c, sqlite3_stmt *st, const struct
 enum store_result db_each(struct db_conn *c, const char *sql, const struct db_param *params,
 			  const struct db_col *cols, int (*row)(void *arg), void *arg, bool *stop, const char *what)
 {
+	assert(c && c->db && sql && what);
 	sqlite3_stmt *st;
 	enum store_result r = statement(c, sql, &st);
 	if (r != STORE_OK)

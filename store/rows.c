@@ -28,41 +28,23 @@ const char *const outbox_kind_names[] = {
 	[OUTBOX_CREATE] = "create", [OUTBOX_ACTION] = "action", [OUTBOX_PAYMENT] = "payment", NULL,
 };
 
-const char *case_status_name(enum case_status s)
-{
-	return (int)s >= 0 && s < CASE__COUNT ? status_names[s] : NULL;
-}
+/* names[i] for 0 <= i < n, else NULL; the index of name, else -1. */
+static const char *name_at(const char *const *names, int n, int i) { return i >= 0 && i < n ? names[i] : NULL; }
 
-int case_status_parse(const char *name)
+static int index_of(const char *const *names, int n, const char *name)
 {
-	for (int i = 0; name && i < CASE__COUNT; i++)
-		if (strcmp(name, status_names[i]) == 0)
+	for (int i = 0; name && i < n; i++)
+		if (strcmp(name, names[i]) == 0)
 			return i;
 	return -1;
 }
 
-const char *action_type_name(enum action_type t)
-{
-	return (int)t >= 0 && t < ACTION__COUNT ? action_type_names[t] : NULL;
-}
-
-int action_type_parse(const char *name)
-{
-	for (int i = 0; name && i < ACTION__COUNT; i++)
-		if (strcmp(name, action_type_names[i]) == 0)
-			return i;
-	return -1;
-}
-
-const char *payment_kind_name(enum payment_kind k)
-{
-	return (int)k >= 0 && k < PAYMENT__COUNT ? payment_kind_names[k] : NULL;
-}
-
-const char *outbox_kind_name(enum outbox_kind k)
-{
-	return (int)k >= 0 && k <= OUTBOX_PAYMENT ? outbox_kind_names[k] : NULL;
-}
+const char *case_status_name(enum case_status s) { return name_at(status_names, CASE__COUNT, (int)s); }
+int case_status_parse(const char *name) { return index_of(status_names, CASE__COUNT, name); }
+const char *action_type_name(enum action_type t) { return name_at(action_type_names, ACTION__COUNT, (int)t); }
+int action_type_parse(const char *name) { return index_of(action_type_names, ACTION__COUNT, name); }
+const char *payment_kind_name(enum payment_kind k) { return name_at(payment_kind_names, PAYMENT__COUNT, (int)k); }
+const char *outbox_kind_name(enum outbox_kind k) { return name_at(outbox_kind_names, OUTBOX_PAYMENT + 1, (int)k); }
 
 bool rows_status_in(const char *status, unsigned mask)
 {
@@ -247,7 +229,8 @@ enum store_result rows_outbox_add(struct db_conn *w, const char *tenant, const c
 				  " VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, ?5, ?5)";
 	assert((kind == OUTBOX_CREATE) == (ref_id == NULL));
 	const struct db_param params[] = {
-		DB_TEXT(tenant), DB_TEXT(case_id), DB_TEXT(outbox_kind_names[kind]), DB_TEXT(ref_id), DB_TEXT(at), DB_END,
+		DB_TEXT(tenant), DB_TEXT(case_id), DB_TEXT(outbox_kind_names[kind]), DB_TEXT(ref_id), DB_TEXT(at),
+		DB_END,
 	};
 	/* The row's key is fresh: a clash is a fault. */
 	return db_no_duplicate(db_exec(w, sql, params, "store: insert outbox"), "store: insert outbox");
@@ -256,7 +239,8 @@ enum store_result rows_outbox_add(struct db_conn *w, const char *tenant, const c
 enum store_result rows_idem_lookup(struct db_conn *c, const char *tenant, const char *key, const char *fingerprint,
 				   struct case_create_result *out)
 {
-	static const char sql[] = "SELECT fingerprint = ?3, status, body FROM idempotency WHERE tenant = ?1 AND key = ?2";
+	static const char sql[] = "SELECT fingerprint = ?3, status, body FROM idempotency"
+				  " WHERE tenant = ?1 AND key = ?2";
 	bool same = false;
 	int status = 0;
 	char *body = NULL;

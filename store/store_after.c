@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* After the handoff, as the API drives it: direct payments and credit notes,
  * actions for the agency, and the retry of a failed case. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,12 +21,26 @@ static enum store_result case_state(struct db_conn *w, const char *tenant, const
 	return db_one(w, sql, params, cols, "store: case state");
 }
 
+/* Begins the write transaction of a change to the tenant's case: its status
+ * into status (and its remaining balance), read under the write lock, must be
+ * in allowed (else STORE_STATE). Whatever it returns, end with
+ * store_write_end. */
+static enum store_result begin_on_case(struct store *s, struct db_conn **w, const char *tenant, const char *id,
+				       unsigned allowed, char status[STORE_NAME_MAX], int64_t *remaining)
+{
+	enum store_result r = store_write_begin(s, w);
+	if (r == STORE_OK)
+		r = case_state(*w, tenant, id, status, remaining);
+	return r == STORE_OK && !rows_status_in(status, allowed) ? STORE_STATE : r;
+}
+
 /* ---- payments ---- */
 
 enum store_result store_payment_add(struct store *s, const char *tenant, const char *case_id,
 				    enum payment_kind kind, int64_t amount, const char *paid_on,
 				    const char *reference, const char *now, struct payment_add_result *out)
 {
+	assert(tenant && case_id && paid_on && now && out);
 	struct db_conn *w;
 	int64_t remaining = 0;
 	memset(out, 0, sizeof *out);
@@ -36,18 +51,11 @@ enum store_result store_payment_add(struct store *s, const char *tenant, const c
 	if (!ids_new("pay_", out->id, sizeof out->id))
 		return db_fail_msg("store: payment add", "no random id");
 	bool credit = kind == PAYMENT_CREDIT_NOTE;
-	enum store_result r = store_write_begin(s, &w);
-	if (r != STORE_OK)
-		goto out;
 	/* Status and balance are read under the write lock: two payments at
 	 * once cannot both fit into the same remaining balance. */
-	r = case_state(w, tenant, case_id, out->status, &remaining);
+	enum store_result r = begin_on_case(s, &w, tenant, case_id, CASE_MASK_OPEN, out->status, &remaining);
 	if (r != STORE_OK)
 		goto out;
-	if (!rows_status_in(out->status, CASE_MASK_OPEN)) {
-		r = STORE_STATE;
-		goto out;
-	}
 	if (amount > remaining) {
 		out->remaining = remaining;
 		r = STORE_LIMIT;
@@ -63,13 +71,11 @@ enum store_result store_payment_add(struct store *s, const char *tenant, const c
 		r = rows_balance_add(w, case_id, credit ? 0 : amount, credit ? amount : 0, now);
 	if (r == STORE_OK)
 		r = rows_outbox_add(w, tenant, case_id, OUTBOX_PAYMENT, out->id, now);
-	if (r == STORE_OK)
-		r = db_commit(w);
+out:
+	r = store_write_finish(s, r); /* rolls back whatever did not succeed */
 	if (r == STORE_OK)
 		out->remaining = remaining - amount;
-out:
-	store_write_end(s); /* rolls back whatever did not commit */
-	if (r != STORE_OK)
+	else
 		out->id[0] = '\0';
 	return r;
 }
@@ -132,6 +138,7 @@ static enum store_result withdraw_here(struct db_conn *w, const char *tenant, co
 enum store_result store_action_add(struct store *s, const char *tenant, const char *case_id, enum action_type type,
 				   const char *comment, const char *now, struct action_add_result *out)
 {
+	assert(tenant && case_id && now && out);
 	struct db_conn *w;
 	int64_t remaining;
 	memset(out, 0, sizeof *out);
@@ -139,16 +146,9 @@ enum store_result store_action_add(struct store *s, const char *tenant, const ch
 		return db_fail_msg("store: action add", "unknown action type");
 	if (!ids_new("act_", out->id, sizeof out->id))
 		return db_fail_msg("store: action add", "no random id");
-	enum store_result r = store_write_begin(s, &w);
+	enum store_result r = begin_on_case(s, &w, tenant, case_id, action_allowed[type], out->status, &remaining);
 	if (r != STORE_OK)
 		goto out;
-	r = case_state(w, tenant, case_id, out->status, &remaining);
-	if (r != STORE_OK)
-		goto out;
-	if (!rows_status_in(out->status, action_allowed[type])) {
-		r = STORE_STATE;
-		goto out;
-	}
 	bool here = false;
 	if (type == ACTION_WITHDRAW && rows_status_in(out->status, (1u << CASE_PENDING) | (1u << CASE_FAILED)))
 		r = never_sent(w, case_id, &here);
@@ -162,10 +162,8 @@ enum store_result store_action_add(struct store *s, const char *tenant, const ch
 		if (r == STORE_OK)
 			r = rows_outbox_add(w, tenant, case_id, OUTBOX_ACTION, out->id, now);
 	}
-	if (r == STORE_OK)
-		r = db_commit(w);
 out:
-	store_write_end(s);
+	r = store_write_finish(s, r);
 	if (r != STORE_OK)
 		out->id[0] = out->state[0] = '\0'; /* status stays: STORE_STATE reports it */
 	return r;
@@ -186,16 +184,9 @@ enum store_result store_case_retry(struct store *s, const char *tenant, const ch
 	struct db_conn *w;
 	char current[STORE_NAME_MAX] = "";
 	int64_t remaining;
-	enum store_result r = store_write_begin(s, &w);
+	enum store_result r = begin_on_case(s, &w, tenant, case_id, 1u << CASE_FAILED, current, &remaining);
 	if (r != STORE_OK)
 		goto out;
-	r = case_state(w, tenant, case_id, current, &remaining);
-	if (r != STORE_OK)
-		goto out;
-	if (strcmp(current, "failed") != 0) {
-		r = STORE_STATE;
-		goto out;
-	}
 	r = rows_set_status(w, case_id, "pending", now);
 	if (r == STORE_OK)
 		r = rows_event_add(w, case_id, now, "failed", "pending", "api", "retry requested");
@@ -203,12 +194,10 @@ enum store_result store_case_retry(struct store *s, const char *tenant, const ch
 		r = db_exec(w, requeue_outbox, params, "store: retry");
 	if (r == STORE_OK)
 		r = db_exec(w, requeue_actions, params, "store: retry");
-	if (r == STORE_OK)
-		r = db_commit(w);
+out:
+	r = store_write_finish(s, r);
 	if (r == STORE_OK)
 		snprintf(current, sizeof current, "pending");
-out:
-	store_write_end(s);
 	if (status)
 		snprintf(status, STORE_NAME_MAX, "%s", current);
 	return r;

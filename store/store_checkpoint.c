@@ -21,10 +21,10 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 	(void)name;
 	struct store *s = arg;
 	if (frames >= CHECKPOINT_FRAMES) {
-		pthread_mutex_lock(&s->ckpt_lock);
+		pthread_mutex_lock(&s->ckpt.lock);
 		s->ckpt_wanted = true;
-		pthread_cond_signal(&s->ckpt_cond);
-		pthread_mutex_unlock(&s->ckpt_lock);
+		wake_one(&s->ckpt);
+		pthread_mutex_unlock(&s->ckpt.lock);
 	}
 	return SQLITE_OK;
 }
@@ -32,20 +32,20 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 static void *checkpointer_main(void *arg)
 {
 	struct store *s = arg;
-	pthread_mutex_lock(&s->ckpt_lock);
+	pthread_mutex_lock(&s->ckpt.lock);
 	for (;;) {
-		while (!s->ckpt_wanted && !s->ckpt_stop)
-			pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
-		if (s->ckpt_stop)
+		while (!s->ckpt_wanted && !s->ckpt.stop)
+			pthread_cond_wait(&s->ckpt.cond, &s->ckpt.lock);
+		if (s->ckpt.stop)
 			break;
 		s->ckpt_wanted = false;
-		pthread_mutex_unlock(&s->ckpt_lock);
+		pthread_mutex_unlock(&s->ckpt.lock);
 		int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
 			db_fail(s->ckpt_db, rc, "store: checkpoint");
-		pthread_mutex_lock(&s->ckpt_lock);
+		pthread_mutex_lock(&s->ckpt.lock);
 	}
-	pthread_mutex_unlock(&s->ckpt_lock);
+	pthread_mutex_unlock(&s->ckpt.lock);
 	return NULL;
 }
 
@@ -60,20 +60,16 @@ bool store_checkpointer_start(struct store *s, const char *path, char *err, size
 		return false;
 	}
 	sqlite3_extended_result_codes(s->ckpt_db, 1);
-	if (pthread_mutex_init(&s->ckpt_lock, NULL) != 0)
+	if (!wake_init(&s->ckpt))
 		goto fail_db;
-	if (pthread_cond_init(&s->ckpt_cond, NULL) != 0)
-		goto fail_lock;
 	if (pthread_create(&s->ckpt_thread, NULL, checkpointer_main, s) != 0)
-		goto fail_cond;
+		goto fail_wake;
 	s->ckpt_running = true;
 	/* Replaces SQLite's automatic checkpoint on the writer. */
 	sqlite3_wal_hook(s->writer.db, on_wal_commit, s);
 	return true;
-fail_cond:
-	pthread_cond_destroy(&s->ckpt_cond);
-fail_lock:
-	pthread_mutex_destroy(&s->ckpt_lock);
+fail_wake:
+	wake_destroy(&s->ckpt);
 fail_db:
 	sqlite3_close(s->ckpt_db);
 	s->ckpt_db = NULL;
@@ -84,13 +80,9 @@ fail_db:
 void store_checkpointer_stop(struct store *s)
 {
 	if (s->ckpt_running) {
-		pthread_mutex_lock(&s->ckpt_lock);
-		s->ckpt_stop = true;
-		pthread_cond_signal(&s->ckpt_cond);
-		pthread_mutex_unlock(&s->ckpt_lock);
+		wake_stop(&s->ckpt);
 		pthread_join(s->ckpt_thread, NULL);
-		pthread_cond_destroy(&s->ckpt_cond);
-		pthread_mutex_destroy(&s->ckpt_lock);
+		wake_destroy(&s->ckpt);
 		s->ckpt_running = false;
 	}
 	if (s->writer.db)

@@ -8,6 +8,7 @@
  * ever waits on fsync (the handler suspends its connection instead). Nothing
  * is answered early: a create's result is published only after SQLite
  * answered the COMMIT. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 void store_case_create_async(struct store *s, const struct case_new *in, struct case_create_result *out,
 			     void (*done)(void *ctx, enum store_result result), void *ctx)
 {
+	assert(s && in && out && done);
 	struct create_job *job = malloc(sizeof *job);
 	if (!job) {
 		db_fail_msg("store: create", "out of memory");
@@ -23,23 +25,23 @@ void store_case_create_async(struct store *s, const struct case_new *in, struct 
 		return;
 	}
 	*job = (struct create_job){.in = in, .out = out, .result = STORE_HARD_ERROR, .done = done, .ctx = ctx};
-	pthread_mutex_lock(&s->queue_lock);
+	pthread_mutex_lock(&s->queue.lock);
 	if (s->queue_tail)
 		s->queue_tail->next = job;
 	else
 		s->queue_head = job;
 	s->queue_tail = job;
-	pthread_cond_signal(&s->queue_cond);
-	pthread_mutex_unlock(&s->queue_lock);
+	wake_one(&s->queue);
+	pthread_mutex_unlock(&s->queue.lock);
 }
 
 /* Takes up to commit_batch jobs off the queue, waiting for the first.
  * NULL when stopping with nothing left to write. */
 static struct create_job *take_batch(struct store *s)
 {
-	pthread_mutex_lock(&s->queue_lock);
-	while (!s->queue_head && !s->committer_stop)
-		pthread_cond_wait(&s->queue_cond, &s->queue_lock);
+	pthread_mutex_lock(&s->queue.lock);
+	while (!s->queue_head && !s->queue.stop)
+		pthread_cond_wait(&s->queue.cond, &s->queue.lock);
 	struct create_job *first = s->queue_head, *last = first;
 	for (int n = 1; last && n < s->commit_batch && last->next; n++)
 		last = last->next;
@@ -49,7 +51,7 @@ static struct create_job *take_batch(struct store *s)
 			s->queue_tail = NULL;
 		last->next = NULL;
 	}
-	pthread_mutex_unlock(&s->queue_lock);
+	pthread_mutex_unlock(&s->queue.lock);
 	return first;
 }
 
@@ -138,17 +140,11 @@ static void *committer_main(void *arg)
 
 bool store_committer_start(struct store *s, int batch, char *err, size_t errlen)
 {
-	if (pthread_mutex_init(&s->queue_lock, NULL) != 0)
+	if (!wake_init(&s->queue))
 		goto fail;
-	if (pthread_cond_init(&s->queue_cond, NULL) != 0) {
-		pthread_mutex_destroy(&s->queue_lock);
-		goto fail;
-	}
 	s->commit_batch = batch;
-	int rc = pthread_create(&s->committer, NULL, committer_main, s);
-	if (rc != 0) {
-		pthread_cond_destroy(&s->queue_cond);
-		pthread_mutex_destroy(&s->queue_lock);
+	if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
+		wake_destroy(&s->queue);
 		goto fail;
 	}
 	s->committer_running = true;
@@ -162,13 +158,9 @@ void store_committer_stop(struct store *s)
 {
 	if (!s->committer_running)
 		return;
-	pthread_mutex_lock(&s->queue_lock);
-	s->committer_stop = true; /* the thread still writes what is queued */
-	pthread_cond_signal(&s->queue_cond);
-	pthread_mutex_unlock(&s->queue_lock);
+	wake_stop(&s->queue); /* the thread still writes what is queued */
 	pthread_join(s->committer, NULL);
-	pthread_cond_destroy(&s->queue_cond);
-	pthread_mutex_destroy(&s->queue_lock);
+	wake_destroy(&s->queue);
 	s->committer_running = false;
 }
 

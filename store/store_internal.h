@@ -10,8 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/wake.h"
 #include "store/db.h"
-#include "store/store.h"
+#include "store/store_agency.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 /* Page size of a new database, and the page caches (KiB). The writer's holds
@@ -44,17 +45,15 @@ struct store {
 	bool locks_ready;            /* the mutexes and the condvar were initialised */
 	/* Group commit (store_commit.c): creates queue here and one thread
 	 * writes up to commit_batch of them per transaction. */
-	pthread_mutex_t queue_lock;
-	pthread_cond_t queue_cond;   /* signalled when a job is queued or on stop */
+	struct wake queue;           /* its lock guards the queue; its cond: a job queued, or stop */
 	struct create_job *queue_head, *queue_tail;
 	int commit_batch;
-	bool committer_running, committer_stop;
+	bool committer_running;
 	pthread_t committer;
 	/* Checkpoints off the commit path (store_checkpoint.c). */
 	sqlite3 *ckpt_db;
-	pthread_mutex_t ckpt_lock;
-	pthread_cond_t ckpt_cond;
-	bool ckpt_wanted, ckpt_stop, ckpt_running;
+	struct wake ckpt;            /* its cond: a checkpoint wanted, or stop */
+	bool ckpt_wanted, ckpt_running;
 	pthread_t ckpt_thread;
 };
 
@@ -67,6 +66,9 @@ enum store_result store_write_begin(struct store *s, struct db_conn **w);
 /* Rolls back a transaction still open (nothing was committed) and releases
  * the lock. */
 void store_write_end(struct store *s);
+/* Ends a write transaction by its outcome: commits when r is STORE_OK (then
+ * returns the commit's result), else rolls back; releases the lock. */
+enum store_result store_write_finish(struct store *s, enum store_result r);
 /* Takes a reader from the pool, waiting for one if all are in use. */
 struct db_conn *store_reader_get(struct store *s);
 /* Returns a reader to the pool, rolling back a read left open. */

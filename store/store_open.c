@@ -34,6 +34,14 @@ void store_write_end(struct store *s)
 	pthread_mutex_unlock(&s->write_lock);
 }
 
+enum store_result store_write_finish(struct store *s, enum store_result r)
+{
+	if (r == STORE_OK)
+		r = db_commit(&s->writer);
+	store_write_end(s);
+	return r;
+}
+
 struct db_conn *store_reader_get(struct store *s)
 {
 	pthread_mutex_lock(&s->read_lock);
@@ -110,6 +118,20 @@ static bool pragma_set(sqlite3 *db, const char *set, const char *get, const char
 	return true;
 }
 
+/* Runs a PRAGMA whose first answer must be want; else err says what it
+ * answered and why that stops the start. */
+static bool pragma_answers(sqlite3 *db, const char *sql, const char *want, const char *why, char *err,
+			   size_t errlen)
+{
+	char answer[128];
+	if (!pragma_text(db, sql, answer, sizeof answer, err, errlen))
+		return false;
+	if (strcmp(answer, want) == 0)
+		return true;
+	store_set_err(err, errlen, "%s answered \"%s\": %s", sql, answer, why);
+	return false;
+}
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -126,7 +148,8 @@ static bool conn_open(struct db_conn *c, const char *path, bool readonly, char *
 {
 	/* NOMUTEX: a connection is used by one thread at a time (the write
 	 * lock, the read pool), so SQLite's per-connection mutex is not needed. */
-	int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	int flags = SQLITE_OPEN_NOMUTEX;
+	flags |= readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (!db_open(c, path, flags, STORE_BUSY_TIMEOUT_MS, err, errlen))
 		return false;
 	return !readonly ||
@@ -137,7 +160,6 @@ static bool conn_open(struct db_conn *c, const char *path, bool readonly, char *
 /* The writer's settings, checked, then the schema and a structural check. */
 static bool writer_setup(sqlite3 *db, char *err, size_t errlen)
 {
-	char answer[128];
 	/* 8 KiB pages: a case row (~1.1 KB with its JSON) fits a page's local
 	 * payload of a WITHOUT ROWID table (about 1 KB with 4 KiB pages, so half
 	 * the rows spilled to an overflow page), and a listing reads half the
@@ -148,12 +170,8 @@ static bool writer_setup(sqlite3 *db, char *err, size_t errlen)
 	/* journal_mode answers the mode in force; "wal" only if the switch
 	 * worked (it cannot on some file systems, or for :memory:). The mode
 	 * is stored in the file, so the readers get it too. */
-	if (!pragma_text(db, "PRAGMA journal_mode = WAL", answer, sizeof answer, err, errlen))
+	if (!pragma_answers(db, "PRAGMA journal_mode = WAL", "wal", "WAL is required", err, errlen))
 		return false;
-	if (strcmp(answer, "wal") != 0) {
-		store_set_err(err, errlen, "journal_mode is \"%s\", WAL is required", answer);
-		return false;
-	}
 	/* FULL syncs the WAL at every commit: a commit we acknowledged
 	 * survives power loss (NORMAL may lose the last ones). */
 	if (!pragma_set(db, "PRAGMA synchronous = FULL", "PRAGMA synchronous", "2", err, errlen) ||
@@ -164,13 +182,7 @@ static bool writer_setup(sqlite3 *db, char *err, size_t errlen)
 	/* quick_check: pages, records, NOT NULL and CHECK constraints; unlike
 	 * integrity_check it skips matching indexes against their tables and
 	 * UNIQUE, which makes it the cheaper O(N) pass for every start. */
-	if (!pragma_text(db, "PRAGMA quick_check", answer, sizeof answer, err, errlen))
-		return false;
-	if (strcmp(answer, "ok") != 0) {
-		store_set_err(err, errlen, "database failed PRAGMA quick_check: %s", answer);
-		return false;
-	}
-	return true;
+	return pragma_answers(db, "PRAGMA quick_check", "ok", "the database failed it", err, errlen);
 }
 
 static bool locks_init(struct store *s)

@@ -2,6 +2,7 @@
 /* What the forwarder needs: the outbox (claim in per-case order, done,
  * retry, fail, the requeue after a crash), what one delivery sends, and the
  * case's status changes with their events. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +47,7 @@ enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct out
 	enum store_result r = store_write_begin(s, &w);
 	if (r == STORE_OK)
 		r = db_one(w, sql, params, cols, "store: outbox claim");
-	if (r == STORE_OK)
-		r = db_commit(w);
-	store_write_end(s);
+	r = store_write_finish(s, r);
 	if (r != STORE_OK)
 		memset(out, 0, sizeof *out);
 	return r;
@@ -114,10 +113,7 @@ static enum store_result outbox_end(struct store *s, const char *sql, const stru
 	enum store_result r = store_write_begin(s, &w);
 	if (r == STORE_OK)
 		r = end_row(w, sql, params, action_state, what);
-	if (r == STORE_OK)
-		r = db_commit(w);
-	store_write_end(s);
-	return r;
+	return store_write_finish(s, r);
 }
 
 enum store_result store_outbox_done(struct store *s, int64_t id)
@@ -166,6 +162,7 @@ static int keep_case(void *arg)
 enum store_result store_delivery_load(struct store *s, const struct outbox_item *it, struct delivery *d,
 				      const char **missing)
 {
+	assert(it && d && missing);
 	static const char settings[] = "SELECT " SETTINGS_COLUMNS " FROM agency_settings WHERE tenant = ?1";
 	static const char case_sql[] = "SELECT " CASE_COLUMNS " FROM cases WHERE id = ?1 AND tenant = ?2";
 	/* The clear number leaves the database only for the invoice itself. */
@@ -327,6 +324,7 @@ enum store_result store_case_transition(struct store *s, const char *tenant, con
 					unsigned from_mask, const char *to, const char *source, const char *detail,
 					const char *now, const struct case_agency_fields *f)
 {
+	assert(tenant && case_id && source && now);
 	if (to && case_status_parse(to) < 0)
 		return db_fail_msg("store: transition", "unknown status");
 	struct db_conn *w;
@@ -356,12 +354,12 @@ enum store_result store_case_transition_ending(struct store *s, const char *tena
 			r = moved;
 	}
 	const struct db_param done[] = {DB_INT(row->id), DB_END};
-	const struct db_param failed[] = {DB_INT(row->id), DB_BOOL(row->lookup_first), DB_TEXT(row->last_error), DB_END};
+	const struct db_param failed[] = {
+		DB_INT(row->id), DB_BOOL(row->lookup_first), DB_TEXT(row->last_error), DB_END,
+	};
 	if (r == STORE_OK)
 		r = row->failed ? end_row(w, outbox_fail_sql, failed, "failed", "store: outbox end")
 				: end_row(w, outbox_done_sql, done, "sent", "store: outbox end");
-	if (r == STORE_OK)
-		r = db_commit(w);
-	store_write_end(s);
+	r = store_write_finish(s, r);
 	return r == STORE_OK ? moved : r;
 }

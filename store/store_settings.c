@@ -50,10 +50,7 @@ enum store_result store_settings_put(struct store *s, const char *tenant, const 
 	enum store_result r = store_write_begin(s, &w);
 	if (r == STORE_OK)
 		r = db_exec(w, sql, params, "store: settings put");
-	if (r == STORE_OK)
-		r = db_commit(w);
-	store_write_end(s);
-	return r;
+	return store_write_finish(s, r);
 }
 
 enum store_result store_idempotency_get(struct store *s, const char *tenant, const char *key, const char *fingerprint,

@@ -171,6 +171,16 @@ static enum store_result seen(struct db_conn *w, const char *sql, const char *te
 	return r == STORE_NOT_FOUND ? STORE_OK : r;
 }
 
+/* Begins the write transaction of an import of the agency's record key,
+ * and tells whether it was applied before (*known): each is applied once.
+ * End it with store_write_finish whatever this returns. */
+static enum store_result begin_import(struct store *s, struct db_conn **w, const char *known_sql, const char *tenant,
+				      const char *key, bool *known)
+{
+	enum store_result r = store_write_begin(s, w);
+	return r == STORE_OK ? seen(*w, known_sql, tenant, key, known) : r;
+}
+
 /* ---- payments ---- */
 
 enum store_result store_sync_payment(struct store *s, const char *tenant, const struct agency_payment *p,
@@ -187,9 +197,7 @@ enum store_result store_sync_payment(struct store *s, const char *tenant, const 
 		return STORE_LIMIT;
 	if (!ids_new("pay_", id, sizeof id))
 		return db_fail_msg("store: sync payment", "no random id");
-	enum store_result r = store_write_begin(s, &w);
-	if (r == STORE_OK)
-		r = seen(w, known_sql, tenant, p->agency_payment_id, &known);
+	enum store_result r = begin_import(s, &w, known_sql, tenant, p->agency_payment_id, &known);
 	if (r != STORE_OK || known)
 		goto out; /* a repeat: STORE_OK, nothing written */
 	r = match_case(w, tenant, p->agency_case_id, p->invoice_number, &m);
@@ -208,12 +216,10 @@ enum store_result store_sync_payment(struct store *s, const char *tenant, const 
 	r = db_no_duplicate(rows_payment_insert(w, &row), "store: sync payment");
 	if (r == STORE_OK && count > 0)
 		r = rows_balance_add(w, m.id, count, 0, now);
-	if (r == STORE_OK)
-		r = db_commit(w);
-	if (r == STORE_OK && applied)
-		*applied = true;
 out:
-	store_write_end(s);
+	r = store_write_finish(s, r); /* a repeat commits nothing */
+	if (r == STORE_OK && applied)
+		*applied = !known;
 	return r;
 }
 
@@ -226,7 +232,8 @@ static enum store_result settlement_insert(struct db_conn *w, const char *tenant
 	static const char sql[] =
 		"INSERT INTO settlements (tenant, id, seq, agency_settlement_id, settlement_date,"
 		" agency, remittance_reference, amount, currency, created_at)"
-		" SELECT ?1, ?2, COALESCE(MAX(seq), 0) + 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM settlements WHERE tenant = ?1";
+		" SELECT ?1, ?2, COALESCE(MAX(seq), 0) + 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9"
+		" FROM settlements WHERE tenant = ?1";
 	const struct db_param params[] = {
 		DB_TEXT(tenant),     DB_TEXT(id),         DB_TEXT(in->agency_settlement_id),
 		DB_TEXT(in->settlement_date), DB_TEXT(in->agency), DB_TEXT(in->remittance_reference),
@@ -261,9 +268,7 @@ enum store_result store_sync_settlement(struct store *s, const char *tenant, con
 		*created = false;
 	if (!ids_new("st_", id, sizeof id))
 		return db_fail_msg("store: sync settlement", "no random id");
-	enum store_result r = store_write_begin(s, &w);
-	if (r == STORE_OK)
-		r = seen(w, known_sql, tenant, in->agency_settlement_id, &known);
+	enum store_result r = begin_import(s, &w, known_sql, tenant, in->agency_settlement_id, &known);
 	if (r != STORE_OK || known)
 		goto out;
 	r = settlement_insert(w, tenant, id, in, now);
@@ -274,13 +279,11 @@ enum store_result store_sync_settlement(struct store *s, const char *tenant, con
 		if (r == STORE_OK || r == STORE_NOT_FOUND)
 			r = allocation_insert(w, id, i, r == STORE_OK ? m.id : NULL, a);
 	}
-	/* STORE_DUPLICATE (a repeated allocation id) rolls everything back. */
-	if (r == STORE_OK)
-		r = db_commit(w);
-	if (r == STORE_OK && created)
-		*created = true;
 out:
-	store_write_end(s);
+	/* STORE_DUPLICATE (a repeated allocation id) rolls everything back. */
+	r = store_write_finish(s, r);
+	if (r == STORE_OK && created)
+		*created = !known;
 	return r;
 }
 
@@ -289,7 +292,8 @@ out:
 enum store_result store_agency_event_seen(struct store *s, const char *case_id, const char *event_id, bool *is_new)
 {
 	static const char case_sql[] = "SELECT 1 FROM cases WHERE id = ?1";
-	static const char sql[] = "INSERT INTO agency_events (case_id, event_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+	static const char sql[] = "INSERT INTO agency_events (case_id, event_id) VALUES (?1, ?2)"
+				  " ON CONFLICT DO NOTHING";
 	const struct db_param by_case[] = {DB_TEXT(case_id), DB_END};
 	const struct db_param params[] = {DB_TEXT(case_id), DB_TEXT(event_id), DB_END};
 	struct db_conn *w;
@@ -302,10 +306,8 @@ enum store_result store_agency_event_seen(struct store *s, const char *case_id, 
 	if (r == STORE_OK)
 		r = db_exec(w, sql, params, "store: agency event");
 	bool fresh = r == STORE_OK && db_changes(w) == 1;
-	if (r == STORE_OK)
-		r = db_commit(w);
+	r = store_write_finish(s, r);
 	if (r == STORE_OK)
 		*is_new = fresh;
-	store_write_end(s);
 	return r;
 }

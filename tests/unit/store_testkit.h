@@ -59,9 +59,9 @@ static inline void queue_as_next_batch(struct store *s, struct queued_create *q,
 	pthread_mutex_lock(&s->write_lock);
 	store_case_create_async(s, q[0].in, q[0].out, queued_done, &q[0]);
 	for (int spins = 0; spins < 5000; spins++) {
-		pthread_mutex_lock(&s->queue_lock);
+		pthread_mutex_lock(&s->queue.lock);
 		bool taken = s->queue_head == NULL;
-		pthread_mutex_unlock(&s->queue_lock);
+		pthread_mutex_unlock(&s->queue.lock);
 		if (taken)
 			break;
 		usleep(1000);

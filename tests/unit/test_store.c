@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/store_agency.h"
 #include "store/store_internal.h"
 #include "tests/unit/store_testkit.h"
 

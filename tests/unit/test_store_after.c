@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "lib/ids.h"
-#include "store/store.h"
+#include "store/store_agency.h"
 #include "store/store_internal.h"
 #include "tests/unit/store_testkit.h"
 
