@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "lib/dates.h"
-#include "server/conn_deadline.h"
-#include "server/auth.h"
 #include "lib/ids.h"
 #include "lib/log.h"
+#include "server/auth.h"
+#include "server/conn_deadline.h"
 #include "server/http_metrics.h"
 #include "server/problem.h"
 #include "server/router.h"

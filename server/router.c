@@ -26,6 +26,8 @@ bool router_init(struct router *r, const struct route *routes, size_t n, char *e
 				snprintf(err, errlen, "more than %d paths", ROUTER_PATHS_MAX);
 				return false;
 			}
+			const char *hole = strstr(rt->path, "{id}");
+			r->hole[r->npaths] = hole ? (short)(hole - rt->path) : -1;
 			r->paths[r->npaths++] = rt->path;
 		}
 		for (size_t j = 0; j < i; j++)
@@ -41,14 +43,11 @@ bool router_init(struct router *r, const struct route *routes, size_t n, char *e
 	return true;
 }
 
-/* Matches path against a pattern holding at most one "{id}"; copies the
+/* Matches path against a pattern whose "{id}" begins at pre; copies the
  * segment it stands for. */
-static bool path_matches(const char *pattern, const char *path, char *path_id, size_t path_id_len)
+static bool path_matches(const char *pattern, size_t pre, const char *path, char *path_id, size_t path_id_len)
 {
-	const char *hole = strstr(pattern, "{id}");
-	if (!hole)
-		return strcmp(pattern, path) == 0;
-	size_t pre = (size_t)(hole - pattern);
+	const char *hole = pattern + pre;
 	if (strncmp(pattern, path, pre) != 0)
 		return false;
 	const char *seg = path + pre;
@@ -66,10 +65,10 @@ static bool path_matches(const char *pattern, const char *path, char *path_id, s
 static int find_slot(const struct router *r, const char *path, char *path_id, size_t path_id_len)
 {
 	for (size_t p = 0; p < r->npaths; p++)
-		if (!strstr(r->paths[p], "{id}") && !strcmp(r->paths[p], path))
+		if (r->hole[p] < 0 && !strcmp(r->paths[p], path))
 			return (int)p;
 	for (size_t p = 0; p < r->npaths; p++)
-		if (strstr(r->paths[p], "{id}") && path_matches(r->paths[p], path, path_id, path_id_len))
+		if (r->hole[p] >= 0 && path_matches(r->paths[p], (size_t)r->hole[p], path, path_id, path_id_len))
 			return (int)p;
 	return router_unmatched(r);
 }

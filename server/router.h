@@ -18,6 +18,7 @@ struct router {
 	const struct route *routes;
 	size_t nroutes;
 	const char *paths[ROUTER_PATHS_MAX + 1]; /* the last one used is "unmatched" */
+	short hole[ROUTER_PATHS_MAX];            /* where the path's "{id}" begins; -1: a literal path */
 	size_t npaths;                           /* without "unmatched" */
 	unsigned char path_of[ROUTER_ROUTES_MAX];
 };

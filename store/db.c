@@ -66,10 +66,9 @@ void db_close(struct db_conn *c)
 /* The slot of sql in the cache: its own, or the empty one it goes into. */
 static size_t slot_of(const struct db_conn *c, const char *sql)
 {
-	uintptr_t h = (uintptr_t)sql;
-	h ^= h >> 17;
-	h *= UINT64_C(0x9E3779B97F4A7C15) & UINTPTR_MAX;
-	size_t i = (size_t)(h >> 7) % DB_CACHE_SLOTS;
+	/* Fibonacci hashing: the product's top bits spread addresses that differ
+	 * only in their low bits, as arrays of one file do. */
+	size_t i = (size_t)(((uint64_t)(uintptr_t)sql * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - DB_CACHE_BITS));
 	while (c->cache[i].sql && c->cache[i].sql != sql)
 		i = (i + 1) % DB_CACHE_SLOTS;
 	return i;
@@ -133,21 +132,33 @@ static void drop_row(const struct db_col *cols, int n)
 		}
 }
 
-static bool read_col(sqlite3_stmt *st, int i, const struct db_col *col, const char *what);
+static inline bool read_col(sqlite3_stmt *st, int i, const struct db_col *col, const char *what);
 
 /* Reads the current row into cols; false (what logged, nothing kept) when a
  * value does not fit its buffer or memory ran out. */
 static bool read_row(sqlite3_stmt *st, const struct db_col *cols, const char *what)
 {
-	for (int i = 0; cols && cols[i].kind != DB_C_END; i++)
-		if (!read_col(st, i, &cols[i], what)) {
+	int column = 0;
+	for (int i = 0; cols && cols[i].kind != DB_C_END; i++) {
+		if (!read_col(st, column, &cols[i], what)) {
 			drop_row(cols, i);
 			return false;
 		}
+		column += cols[i].kind == DB_C_READ ? (int)cols[i].cap : 1;
+	}
 	return true;
 }
 
-static bool read_col(sqlite3_stmt *st, int i, const struct db_col *col, const char *what)
+/* True if reading cols makes copies that must be freed. */
+static bool owns_copies(const struct db_col *cols)
+{
+	for (int i = 0; cols && cols[i].kind != DB_C_END; i++)
+		if (cols[i].kind == DB_C_BLOB || cols[i].kind == DB_C_DUP)
+			return true;
+	return false;
+}
+
+static inline bool read_col(sqlite3_stmt *st, int i, const struct db_col *col, const char *what)
 {
 	switch (col->kind) {
 	case DB_C_TEXT:
@@ -216,6 +227,9 @@ static bool read_col(sqlite3_stmt *st, int i, const struct db_col *col, const ch
 		*(int *)col->dst = k;
 		break;
 	}
+	case DB_C_READ:
+		col->read(st, i, col->dst);
+		break;
 	case DB_C_END:
 		break;
 	}
@@ -273,6 +287,7 @@ enum store_result db_each_stmt(struct db_conn *c, sqlite3_stmt *st, const struct
 			       const char *what)
 {
 	enum store_result r = STORE_OK;
+	bool owns = owns_copies(cols);
 	int rc = bind_all(st, params);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!read_row(st, cols, what)) {
@@ -280,7 +295,8 @@ enum store_result db_each_stmt(struct db_conn *c, sqlite3_stmt *st, const struct
 			break;
 		}
 		int halt = row ? row(arg) : 0;
-		drop_row(cols, -1); /* a row callback copies what it keeps */
+		if (owns)
+			drop_row(cols, -1); /* a row callback copies what it keeps */
 		if (halt) {
 			if (stop)
 				*stop = true;

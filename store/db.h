@@ -24,7 +24,8 @@
 
 #include "store/store.h"
 
-#define DB_CACHE_SLOTS 128 /* prepared statements per connection; the store has about 70 */
+#define DB_CACHE_BITS 8
+#define DB_CACHE_SLOTS (1 << DB_CACHE_BITS) /* prepared statements per connection; the store has about 70 */
 #define DB_BUILT_SLOTS 16  /* statements built at run time, kept per connection (one per listing shape) */
 
 struct db_conn {
@@ -67,6 +68,7 @@ enum db_col_kind {
 	DB_C_BLOB,  /* char **, size_t *: a malloc'd NUL-terminated copy the caller frees */
 	DB_C_DUP,   /* char **: a malloc'd copy of a text, NULL for SQL NULL; the caller frees */
 	DB_C_NAME,  /* int *: the index of the text in names (NULL-terminated); another text is an error */
+	DB_C_READ,  /* cap columns at once, read by read(st, first column, dst): a wide row on a hot path */
 };
 
 /* One result column, in SELECT order. */
@@ -77,6 +79,7 @@ struct db_col {
 	size_t *len;    /* DB_C_BLOB: the length */
 	int null_int;   /* DB_C_INT: the value of SQL NULL */
 	const char *const *names; /* DB_C_NAME */
+	void (*read)(sqlite3_stmt *st, int first, void *dst); /* DB_C_READ: views only, nothing to free */
 };
 
 /* sizeof(a) of an array, and a compile error for a pointer. */
@@ -91,6 +94,7 @@ struct db_col {
 #define DB_COL_BLOB(p, n) ((struct db_col){.kind = DB_C_BLOB, .dst = (p), .len = (n)})
 #define DB_COL_DUP(p) ((struct db_col){.kind = DB_C_DUP, .dst = (p)})
 #define DB_COL_NAME(p, table) ((struct db_col){.kind = DB_C_NAME, .dst = (p), .names = (table)})
+#define DB_COL_READ(fn, p, ncols) ((struct db_col){.kind = DB_C_READ, .read = (fn), .dst = (p), .cap = (ncols)})
 #define DB_END_COL ((struct db_col){.kind = DB_C_END})
 
 /* Opens path (flags as sqlite3_open_v2) with extended result codes and the

@@ -12,7 +12,7 @@
 #include "store/db.h"
 #include "store/store.h"
 
-/* The columns of a struct case_row, in the order rows_case_cols reads them.
+/* The columns of a struct case_row, in the order rows_case_read reads them.
  * national_id (the clear number) is deliberately not among them. */
 #define CASE_COLUMNS                                                                          \
 	"id, tenant, seq, status, stage, agency_status, service, debtor_type, your_reference,"  \
@@ -20,9 +20,10 @@
 	" credited, remaining, interest, costs, created_at, updated_at, submitted_at, closed_at"
 #define CASE_NCOLUMNS 24
 
-/* Fills cols (CASE_NCOLUMNS + 1 entries, the last DB_END_COL) with views
- * into r, for a query that selects CASE_COLUMNS first. */
-void rows_case_cols(struct case_row *r, struct db_col *cols);
+/* Reads CASE_COLUMNS from column i on into the struct case_row at dst, as
+ * views: the column of a query that selects them is ROWS_CASE(&row). */
+void rows_case_read(sqlite3_stmt *st, int i, void *dst);
+#define ROWS_CASE(r) DB_COL_READ(rows_case_read, (r), CASE_NCOLUMNS)
 
 /* The columns of struct agency_settings, in the order rows_settings_cols
  * reads them; rows_settings_done completes what the row implies. */

@@ -250,8 +250,7 @@ enum store_result store_case_detail(struct store *s, const char *tenant, const c
 	static const char sql[] = "SELECT " CASE_COLUMNS " FROM cases WHERE id = ?1 AND tenant = ?2";
 	struct detail_read d = {.fns = fns, .ctx = ctx};
 	const struct db_param params[] = {DB_TEXT(id), DB_TEXT(tenant), DB_END};
-	struct db_col cols[CASE_NCOLUMNS + 1];
-	rows_case_cols(&d.c, cols);
+	const struct db_col cols[] = {ROWS_CASE(&d.c), DB_END_COL};
 	bool stop = false;
 	struct db_conn *c;
 	/* One read transaction: the balance and the events and payments that

@@ -171,8 +171,7 @@ enum store_result store_case_list(struct store *s, const struct case_filter *f, 
 	if (f->q && f->q[0] && !(pattern = like_pattern(f->q)))
 		return db_fail_msg("store: list", "out of memory");
 	struct page_read p = {.fn = fn, .ctx = ctx, .limit = limit, .has_more = has_more};
-	struct db_col cols[CASE_NCOLUMNS + 1];
-	rows_case_cols(&p.row, cols);
+	const struct db_col cols[] = {ROWS_CASE(&p.row), DB_END_COL};
 	const struct db_param params[] = {
 		DB_TEXT(f->tenant),         DB_INT(f->before_seq > 0 ? f->before_seq : 0),
 		DB_TEXT(pattern),           DB_TEXT(f->invoice_number),

@@ -175,10 +175,10 @@ enum store_result store_delivery_load(struct store *s, const struct outbox_item 
 	const struct db_param by_tenant[] = {DB_TEXT(it->tenant), DB_END};
 	const struct db_param by_case[] = {DB_TEXT(it->case_id), DB_TEXT(it->tenant), DB_END};
 	const struct db_param by_ref[] = {DB_TEXT(it->ref_id), DB_TEXT(it->case_id), DB_END};
-	struct db_col settings_cols[SETTINGS_NCOLUMNS + 1], case_cols[CASE_NCOLUMNS + 1];
+	struct db_col settings_cols[SETTINGS_NCOLUMNS + 1];
 	rows_settings_cols(&d->settings, settings_cols);
 	struct case_load l = {.d = d};
-	rows_case_cols(&l.row, case_cols);
+	const struct db_col case_cols[] = {ROWS_CASE(&l.row), DB_END_COL};
 	const struct db_col nid_cols[] = {DB_COL_DUP(&d->national_id), DB_END_COL};
 	const struct db_col payment_cols[] = {
 		DB_COL_NAME((int *)&d->payment.kind, payment_kind_names), DB_COL_INT64(&d->payment.amount),

@@ -95,8 +95,7 @@ static enum store_result case_page_read(struct store *s, const char *tenant, int
 	static const char sql[] = "SELECT " CASE_COLUMNS " FROM cases WHERE tenant = ?1 AND seq > ?2"
 				  " AND status IN ('submitted', 'open', 'paused', 'disputed') ORDER BY seq LIMIT ?3";
 	const struct db_param params[] = {DB_TEXT(tenant), DB_INT(after), DB_INT(SYNC_PAGE), DB_END};
-	struct db_col cols[CASE_NCOLUMNS + 1];
-	rows_case_cols(&p->row, cols);
+	const struct db_col cols[] = {ROWS_CASE(&p->row), DB_END_COL};
 	p->n = 0;
 	p->oom = false;
 	struct db_conn *c = store_reader_get(s);
