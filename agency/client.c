@@ -8,11 +8,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "lib/dates.h"
-#include "lib/money.h"
 #include "lib/buf.h"
+#include "lib/dates.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/money.h"
 
 /* Connecting gets at most this much of the call's timeout: an agency that
  * does not accept a connection in 5 s is down, not slow. */

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/dates.h"
-#include "lib/money.h"
 #include "lib/buf.h"
+#include "lib/dates.h"
 #include "lib/json_read.h"
 #include "lib/jsonw.h"
+#include "lib/money.h"
 
 /* The stored objects of a case, parsed once per body. */
 struct mapping {

@@ -11,10 +11,10 @@
 #include "handlers/handlers.h"
 #include "handlers/json_body.h"
 #include "handlers/store_problem.h"
+#include "lib/ids.h"
 #include "lib/json_read.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "lib/ids.h"
 
 #define COMMENT_MAX 300 /* characters, the agency's limit */
 

@@ -6,10 +6,10 @@
 #include "handlers/case_json.h"
 #include "handlers/handlers.h"
 #include "handlers/store_problem.h"
-#include "server/app.h"
-#include "server/auth.h"
 #include "lib/ids.h"
 #include "lib/jsonw.h"
+#include "server/app.h"
+#include "server/auth.h"
 
 /* The lists of the detail, in the order the store delivers them. */
 enum section { SEC_CASE, SEC_EVENTS, SEC_PAYMENTS, SEC_ACTIONS, SEC_SETTLEMENTS, SEC_DONE };

@@ -5,10 +5,10 @@
 
 #include "handlers/case_json.h"
 #include "handlers/cursor.h"
-#include "lib/dates.h"
-#include "lib/digest.h"
 #include "handlers/handlers.h"
 #include "handlers/store_problem.h"
+#include "lib/dates.h"
+#include "lib/digest.h"
 #include "server/app.h"
 #include "server/auth.h"
 

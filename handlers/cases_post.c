@@ -10,14 +10,15 @@
 
 #include "handlers/case_json.h"
 #include "handlers/case_validate.h"
-#include "lib/digest.h"
 #include "handlers/handlers.h"
 #include "handlers/json_body.h"
 #include "handlers/store_problem.h"
+#include "lib/digest.h"
+#include "lib/ids.h"
+#include "lib/json_read.h"
+#include "lib/jsonw.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "lib/ids.h"
-#include "lib/jsonw.h"
 
 #define IDEMPOTENCY_KEY_MAX 255
 
@@ -45,10 +46,9 @@ static enum handler_result reply_replay(struct reply *out, struct case_create_re
 	if (res->status == 201 && res->body_len <= INT32_MAX) {
 		json_tokener *tok = json_tokener_new();
 		json_object *c = tok ? json_tokener_parse_ex(tok, res->body, (int)res->body_len) : NULL;
-		json_object *id;
-		if (c && json_object_object_get_ex(c, "id", &id) && json_object_is_type(id, json_type_string))
-			snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s",
-				 json_object_get_string(id));
+		const char *id = json_member_text(c, "id");
+		if (id)
+			snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s", id);
 		json_object_put(c);
 		if (tok)
 			json_tokener_free(tok);

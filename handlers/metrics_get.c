@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /metrics: Prometheus text exposition. */
 #include "handlers/handlers.h"
-#include "server/app.h"
 #include "lib/metrics.h"
+#include "server/app.h"
 #include "server/http_metrics.h"
 #include "store/store.h"
 

@@ -9,14 +9,14 @@
 #include <json-c/json.h>
 
 #include "handlers/after_json.h"
-#include "lib/json_read.h"
 #include "handlers/handlers.h"
 #include "handlers/json_body.h"
-#include "lib/money.h"
 #include "handlers/store_problem.h"
+#include "lib/ids.h"
+#include "lib/json_read.h"
+#include "lib/money.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "lib/ids.h"
 
 #define REFERENCE_MAX 100 /* characters */
 

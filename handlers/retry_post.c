@@ -6,9 +6,9 @@
 #include "handlers/case_json.h"
 #include "handlers/handlers.h"
 #include "handlers/store_problem.h"
+#include "lib/ids.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "lib/ids.h"
 
 static int write_case(void *ctx, const struct case_row *c)
 {

@@ -4,9 +4,9 @@
 #include "handlers/after_json.h"
 #include "handlers/handlers.h"
 #include "handlers/store_problem.h"
+#include "lib/ids.h"
 #include "server/app.h"
 #include "server/auth.h"
-#include "lib/ids.h"
 
 enum handler_result handle_settlements_get(const struct request *req, struct reply *out)
 {
