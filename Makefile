@@ -16,7 +16,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 CFLAGS_ALL = $(WARN) $(DEFS) $(OPT) $(SAN) -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 
-LIB_SRC  = $(filter-out server/main.c,$(wildcard lib/*.c store/*.c agency/*.c server/*.c handlers/*.c))
+LIB_SRC  = $(filter-out server/main.c,$(wildcard lib/*.c store/*.c agency/*.c webhooks/*.c server/*.c handlers/*.c))
 SIM_SRC  = $(wildcard sim/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "handlers/after_json.h"
 
+#include <string.h>
+
 #include "lib/jsonw.h"
 
 void after_json_payment(struct buf *b, const struct payment_row *p)
@@ -12,7 +14,13 @@ void after_json_payment(struct buf *b, const struct payment_row *p)
 	jw_kstr(b, false, "paid_on", p->paid_on);
 	jw_kstr(b, false, "reference", p->reference);
 	jw_kstr(b, false, "created_at", p->created_at);
-	jw_kbool(b, false, "forwarded", p->forwarded);
+	bool agency = p->source && strcmp(p->source, "agency") == 0;
+	jw_kstr(b, false, "source", agency ? "agency" : "api");
+	/* An agency payment counts only up to what was still owed. */
+	jw_kint(b, false, "applied", agency ? p->applied : p->amount);
+	jw_kstr(b, false, "agency_payment_id", p->agency_payment_id);
+	jw_kbool(b, false, "forwarded", !agency && p->forwarded);
+	jw_kraw(b, false, "actor", p->actor);
 	buf_putc(b, '}');
 }
 
@@ -24,6 +32,7 @@ void after_json_action(struct buf *b, const struct action_row *a)
 	jw_kstr(b, false, "comment", a->comment);
 	jw_kstr(b, false, "created_at", a->created_at);
 	jw_kstr(b, false, "state", a->state);
+	jw_kraw(b, false, "actor", a->actor);
 	buf_putc(b, '}');
 }
 

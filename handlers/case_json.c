@@ -41,5 +41,6 @@ void case_json_event(struct buf *b, const struct case_event_row *e)
 	jw_kstr(b, false, "to", e->to);
 	jw_kstr(b, false, "source", e->source);
 	jw_kstr(b, false, "detail", e->detail);
+	jw_kraw(b, false, "actor", e->actor);
 	buf_putc(b, '}');
 }

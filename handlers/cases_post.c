@@ -11,6 +11,7 @@
 #include "handlers/case_json.h"
 #include "handlers/case_validate.h"
 #include "handlers/handlers.h"
+#include "handlers/idempotency.h"
 #include "handlers/json_body.h"
 #include "handlers/store_problem.h"
 #include "lib/digest.h"
@@ -19,42 +20,6 @@
 #include "lib/jsonw.h"
 #include "server/app.h"
 #include "server/auth.h"
-
-#define IDEMPOTENCY_KEY_MAX 255
-
-/* 1..255 visible ASCII characters or spaces (draft-ietf-httpapi-idempotency-key-header). */
-static bool idempotency_key_ok(const char *k)
-{
-	size_t n = strlen(k);
-	if (n == 0 || n > IDEMPOTENCY_KEY_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)k[i] < 0x20 || (unsigned char)k[i] > 0x7e)
-			return false;
-	return true;
-}
-
-/* Answers a stored first answer again, byte for byte. */
-static enum handler_result reply_replay(struct reply *out, struct case_create_result *res)
-{
-	buf_reset(&out->body);
-	buf_append(&out->body, res->body, res->body_len);
-	out->status = res->status;
-	out->content_type = "application/json";
-	/* The same Location as the first 201 (openapi.yaml): the stored body is
-	 * the case we wrote, so its id is where the header points. */
-	if (res->status == 201 && res->body_len <= INT32_MAX) {
-		json_tokener *tok = json_tokener_new();
-		json_object *c = tok ? json_tokener_parse_ex(tok, res->body, (int)res->body_len) : NULL;
-		const char *id = json_member_text(c, "id");
-		if (id)
-			snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s", id);
-		json_object_put(c);
-		if (tok)
-			json_tokener_free(tok);
-	}
-	return HANDLER_ANSWERED;
-}
 
 /* The view of a new (or previewed) case: borrowed from in. */
 static void case_row_of(const struct case_input *in, const char *id, const char *now, struct case_row *c)
@@ -78,10 +43,10 @@ static void case_row_of(const struct case_input *in, const char *id, const char 
 }
 
 /* Writes the 201 body: the case with its first event and empty lists. */
-static void write_created(struct buf *b, const struct case_row *c)
+static void write_created(struct buf *b, const struct case_row *c, const char *actor)
 {
 	case_json_open(b, c);
-	struct case_event_row first = {.seq = 1, .at = c->created_at, .to = "pending", .source = "api"};
+	struct case_event_row first = {.seq = 1, .at = c->created_at, .to = "pending", .source = "api", .actor = actor};
 	jw_key(b, false, "events");
 	buf_putc(b, '[');
 	case_json_event(b, &first);
@@ -131,18 +96,23 @@ struct create_job {
 	enum store_result result;   /* set by the committer, before wake */
 	void (*wake)(void *wake_ctx);
 	void *wake_ctx;
+	struct idem idem;
 	struct buf created; /* the 201 body, also stored for replays */
+	struct buf actor;   /* the actor's JSON, in the body's first event */
 	char id[40];
 	char tenant[sizeof ((struct auth_claims *)0)->tenant];
-	char key[IDEMPOTENCY_KEY_MAX + 1];
+	char sub[sizeof ((struct auth_claims *)0)->sub];
+	char request_id[65];
 	char now[25];
-	char fingerprint[DIGEST_HEX_LEN];
+	char location[64];
 	char nid_hash[DIGEST_HEX_LEN];
 };
 
 static void create_job_free(struct create_job *j)
 {
-	free(j->res.body);
+	free(j->res.replay.body);
+	idem_free(&j->idem);
+	buf_free(&j->actor);
 	buf_free(&j->created);
 	case_input_free(&j->in);
 	free(j);
@@ -172,16 +142,18 @@ static void create_finish(void *job, struct reply *out)
 	case STORE_OK:
 		reply_json(out, 201);
 		buf_append(&out->body, j->created.data, j->created.len);
-		snprintf(out->location, sizeof out->location, "/v1/collection-cases/%s", j->id);
+		snprintf(out->location, sizeof out->location, "%s", j->location);
 		break;
 	case STORE_DUPLICATE:
 		reply_duplicate(out, j->res.case_id);
 		break;
 	case STORE_REPLAY: /* the same key committed while we validated */
-		reply_replay(out, &j->res);
+		j->idem.replay = j->res.replay;
+		j->res.replay.body = NULL;
+		idem_answered(STORE_REPLAY, &j->idem, out);
 		break;
 	case STORE_KEY_REUSED:
-		reply_problem(out, PROBLEM_IDEMPOTENCY_KEY_REUSED, NULL);
+		idem_answered(STORE_KEY_REUSED, &j->idem, out);
 		break;
 	case STORE_BUSY:
 		reply_store_problem(out, STORE_BUSY);
@@ -193,34 +165,13 @@ static void create_finish(void *job, struct reply *out)
 	create_job_free(j);
 }
 
-/* Answers a replay or a reused key from the idempotency record; false when
- * the key is new (or absent) and the create goes on. */
-static bool answered_from_record(const struct request *req, const char *fingerprint, struct reply *out)
-{
-	struct case_create_result res = {0};
-	enum store_result r = store_idempotency_get(req->app->store, req->claims->tenant, req->idempotency_key,
-						    fingerprint, &res);
-	if (r == STORE_REPLAY)
-		reply_replay(out, &res); /* what the first request got, even if rules or settings changed */
-	else if (r == STORE_KEY_REUSED)
-		reply_problem(out, PROBLEM_IDEMPOTENCY_KEY_REUSED, NULL);
-	else if (r != STORE_NOT_FOUND)
-		reply_store_problem(out, r);
-	free(res.body);
-	return r != STORE_NOT_FOUND;
-}
-
 enum handler_result handle_cases_post(const struct request *req, struct reply *out)
 {
-	const char *key = req->idempotency_key;
-	if (key && !idempotency_key_ok(key))
-		return reply_problem(out, PROBLEM_INVALID_HEADER,
-				     "Idempotency-Key must be 1 to 255 visible ASCII characters");
 	struct create_job *j = calloc(1, sizeof *j);
 	if (!j)
 		return reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
-	digest_body(req->body, req->body_len, j->fingerprint);
-	if ((key && answered_from_record(req, j->fingerprint, out)) || !validated_or_problem(req, &j->in, out))
+	/* The key before every rule: a replay skips them all. */
+	if (!idem_begin(req, 201, &j->idem, out) || !validated_or_problem(req, &j->in, out))
 		goto refused;
 	if (!ids_new("cc_", j->id, sizeof j->id)) {
 		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
@@ -233,7 +184,11 @@ enum handler_result handle_cases_post(const struct request *req, struct reply *o
 	struct case_new *n = &j->n;
 	case_row_of(in, j->id, j->now, &n->c);
 	n->c.tenant = j->tenant;
-	write_created(&j->created, &n->c);
+	snprintf(j->sub, sizeof j->sub, "%s", req->claims->sub);
+	snprintf(j->request_id, sizeof j->request_id, "%s", req->request_id);
+	n->actor = (struct store_actor){.sub = j->sub[0] ? j->sub : NULL, .request_id = j->request_id};
+	snprintf(j->location, sizeof j->location, "/v1/collection-cases/%s", j->id);
+	write_created(&j->created, &n->c, store_actor_json(&n->actor, &j->actor));
 	if (j->created.oom) {
 		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL);
 		goto refused;
@@ -246,14 +201,10 @@ enum handler_result handle_cases_post(const struct request *req, struct reply *o
 	n->date_of_birth = in->date_of_birth[0] ? in->date_of_birth : NULL;
 	n->national_id = in->national_id[0] ? in->national_id : NULL;
 	n->national_id_hash = in->national_id[0] ? j->nid_hash : NULL;
-	if (key) {
-		snprintf(j->key, sizeof j->key, "%s", key);
-		n->idem_key = j->key;
-	}
-	n->idem_fingerprint = j->fingerprint;
-	n->idem_status = 201;
-	n->idem_body = j->created.data;
-	n->idem_body_len = j->created.len;
+	n->idem = j->idem.store; /* key NULL without a header: nothing recorded */
+	n->idem.body = j->created.data;
+	n->idem.body_len = j->created.len;
+	n->idem.location = j->location;
 	/* The answer comes after the group commit: request.c suspends the
 	 * connection, create_start queues the job, create_finish replies. */
 	*req->defer = (struct deferral){.job = j, .start = create_start, .finish = create_finish};
@@ -278,7 +229,12 @@ static int note_dup(void *ctx, const struct case_row *c)
 enum handler_result handle_cases_preview(const struct request *req, struct reply *out)
 {
 	struct case_input in = {0};
-	if (!validated_or_problem(req, &in, out))
+	/* A preview changes nothing and records nothing; its key is still
+	 * checked, so that a key of another request is refused here too. */
+	struct idem idem;
+	bool go_on = idem_begin(req, 200, &idem, out);
+	idem_free(&idem);
+	if (!go_on || !validated_or_problem(req, &in, out))
 		goto out;
 	struct case_filter f = {
 		.tenant = req->claims->tenant,

@@ -22,5 +22,16 @@ enum handler_result handle_actions_post(const struct request *req, struct reply 
 enum handler_result handle_retry_post(const struct request *req, struct reply *out);
 enum handler_result handle_settlements_list(const struct request *req, struct reply *out);
 enum handler_result handle_settlements_get(const struct request *req, struct reply *out);
+enum handler_result handle_events_list(const struct request *req, struct reply *out);
+enum handler_result handle_events_get(const struct request *req, struct reply *out);
+enum handler_result handle_endpoints_post(const struct request *req, struct reply *out);
+enum handler_result handle_endpoints_list(const struct request *req, struct reply *out);
+enum handler_result handle_endpoint_get(const struct request *req, struct reply *out);
+enum handler_result handle_endpoint_patch(const struct request *req, struct reply *out);
+enum handler_result handle_endpoint_delete(const struct request *req, struct reply *out);
+enum handler_result handle_endpoint_rotate(const struct request *req, struct reply *out);
+enum handler_result handle_endpoint_test(const struct request *req, struct reply *out);
+enum handler_result handle_endpoint_deliveries(const struct request *req, struct reply *out);
+enum handler_result handle_endpoint_recover(const struct request *req, struct reply *out);
 
 #endif

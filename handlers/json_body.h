@@ -19,6 +19,12 @@ json_object *json_body_object_or_problem(const struct request *req, struct reply
  * a JSON object, a 422 with every field error. The caller puts the object,
  * which the fields' destinations borrow from. */
 json_object *json_body_read_or_problem(const struct request *req, const struct jr_field *fields, struct reply *out);
+/* json_body_read_or_problem with the rules the table cannot say: check
+ * (may be NULL) adds its errors after the table's, and one 422 reports
+ * them all. */
+json_object *json_body_read_checked(const struct request *req, const struct jr_field *fields,
+				    void (*check)(void *ctx, json_object *body, struct field_errors *errs), void *ctx,
+				    struct reply *out);
 /* The same on raw bytes, for tests and fuzzing: NULL with a message in
  * why (size whylen) instead of a reply. */
 json_object *json_body_parse(const char *body, size_t len, char *why, size_t whylen);

@@ -10,6 +10,7 @@
 
 #include "handlers/after_json.h"
 #include "handlers/handlers.h"
+#include "handlers/idempotency.h"
 #include "handlers/json_body.h"
 #include "handlers/store_problem.h"
 #include "lib/ids.h"
@@ -39,34 +40,67 @@ static enum handler_result reply_above_remaining(struct reply *out, int64_t amou
 	return HANDLER_ANSWERED;
 }
 
+/* What the 201 body is made of, for the answer and its record alike. */
+struct payment_answer {
+	const struct request *req;
+	const struct payment_input *in;
+	const struct payment_add_result *res;
+	const char *actor;
+};
+
+/* The 201 body; the store calls it inside its transaction when the answer
+ * is recorded (res filled by then). */
+static bool write_payment(void *ctx, struct buf *body, char *location, size_t loclen)
+{
+	(void)location, (void)loclen;
+	const struct payment_answer *a = ctx;
+	struct payment_row p = {
+		.id = a->res->id, .kind = (enum payment_kind)a->in->kind, .amount = a->in->amount,
+		.applied = a->in->amount, .paid_on = a->in->paid_on, .reference = a->in->reference,
+		.source = "api", .created_at = a->req->now, .forwarded = false, .actor = a->actor,
+	};
+	after_json_payment(body, &p);
+	return !body->oom;
+}
+
 static enum handler_result register_payment(const struct request *req, const struct payment_input *in,
-			    struct reply *out)
+					    struct idem *idem, struct reply *out)
 {
 	struct payment_add_result res;
-	enum payment_kind kind = (enum payment_kind)in->kind;
-	enum store_result r = store_payment_add(req->app->store, req->claims->tenant, req->path_id,
-						kind, in->amount, in->paid_on, in->reference,
-						req->now, &res);
-	if (r == STORE_LIMIT)
-		return reply_above_remaining(out, in->amount, res.remaining);
-	if (r != STORE_OK) {
+	struct buf actor = {0};
+	struct store_request rq = idem_store_request(req, idem);
+	struct payment_answer answer = {req, in, &res, store_actor_json(&rq.actor, &actor)};
+	idem->store.render = write_payment;
+	idem->store.render_ctx = &answer;
+	enum store_result r = store_payment_add(req->app->store, &rq, req->path_id, (enum payment_kind)in->kind,
+						in->amount, in->paid_on, in->reference, &res);
+	if (idem_answered(r, idem, out)) {
+		/* answered: the first request's answer, or the reused key */
+	} else if (r == STORE_DUPLICATE) {
+		reply_duplicate_payment(out, res.id);
+	} else if (r == STORE_LIMIT) {
+		reply_above_remaining(out, in->amount, res.remaining);
+	} else if (r != STORE_OK) {
 		char detail[96];
 		snprintf(detail, sizeof detail, "the case is %s", res.status);
-		return reply_case_problem(out, r, detail);
+		reply_case_problem(out, r, detail);
+	} else {
+		reply_json(out, 201);
+		write_payment(&answer, &out->body, NULL, 0);
 	}
-	struct payment_row p = {
-		.id = res.id, .kind = kind, .amount = in->amount, .paid_on = in->paid_on,
-		.reference = in->reference, .created_at = req->now, .forwarded = false,
-	};
-	reply_json(out, 201);
-	after_json_payment(&out->body, &p);
+	buf_free(&actor);
 	return HANDLER_ANSWERED;
 }
 
 enum handler_result handle_payments_post(const struct request *req, struct reply *out)
 {
-	if (!ids_valid("cc_", req->path_id))
+	struct idem idem;
+	if (!idem_begin(req, 201, &idem, out)) /* the key before every other rule */
+		return HANDLER_ANSWERED;
+	if (!ids_valid("cc_", req->path_id)) {
+		idem_free(&idem);
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such case");
+	}
 	struct payment_input in = {.kind = PAYMENT_PAYMENT}; /* what is usually reported */
 	const struct jr_field fields[] = {
 		JR_ENUM("kind", payment_kind_names, 0, &in.kind),
@@ -78,7 +112,8 @@ enum handler_result handle_payments_post(const struct request *req, struct reply
 	};
 	json_object *body = json_body_read_or_problem(req, fields, out);
 	if (body)
-		register_payment(req, &in, out);
+		register_payment(req, &in, &idem, out);
 	json_object_put(body);
+	idem_free(&idem);
 	return HANDLER_ANSWERED;
 }

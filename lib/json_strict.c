@@ -34,9 +34,26 @@ static bool find_nul(json_object *o, char *ptr, size_t plen)
 	return false;
 }
 
+/* The value of 4 hex digits at p (which has 4 bytes), or -1. */
+static long hex4(const char *p)
+{
+	long v = 0;
+	for (int k = 0; k < 4; k++) {
+		int d = p[k] >= '0' && p[k] <= '9'   ? p[k] - '0'
+			: p[k] >= 'a' && p[k] <= 'f' ? p[k] - 'a' + 10
+			: p[k] >= 'A' && p[k] <= 'F' ? p[k] - 'A' + 10
+						     : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
 /* json-c 0.16 accepts, even with JSON_TOKENER_STRICT, what RFC 8259 forbids:
  * single-quoted strings, NaN and Infinity, raw control characters inside
- * strings; and it cuts an object key at "\u0000" ({"a\u0000b":1} has the key
+ * strings, lone UTF-16 surrogate escapes ("\ud800", which it turns into
+ * U+FFFD); and it cuts an object key at "\u0000" ({"a\u0000b":1} has the key
  * "a"), which no later check can see (a NUL in a value is found by find_nul,
  * which names its pointer). One pass over the raw bytes refuses them; returns
  * NULL or what is wrong, with *bad the offset of the offending byte. */
@@ -55,6 +72,18 @@ static const char *json_lexical_problem(const char *b, size_t n, size_t *bad)
 				if (!has_nul && i + 5 < n && b[i + 1] == 'u' && !memcmp(b + i + 2, "0000", 4)) {
 					has_nul = true;
 					nul_at = i;
+				}
+				long u = i + 5 < n && b[i + 1] == 'u' ? hex4(b + i + 2) : -1;
+				if (u >= 0xdc00 && u <= 0xdfff)
+					return "a lone low surrogate escape";
+				if (u >= 0xd800 && u <= 0xdbff) {
+					/* json-c would store U+FFFD for a lone one: the text
+					 * is not Unicode, so it is refused, not repaired. */
+					bool escape = i + 11 < n && b[i + 6] == '\\' && b[i + 7] == 'u';
+					long lo = escape ? hex4(b + i + 8) : -1;
+					if (lo < 0xdc00 || lo > 0xdfff)
+						return "a lone high surrogate escape";
+					i += 6; /* the pair's second half is checked here */
 				}
 				i++; /* the escaped character cannot end the string */
 			} else if (c == '"') {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Parses JSON text strictly, refusing everything json-c 0.16 would let
  * through (shared/RELIABILITY.md): invalid UTF-8, NUL bytes and "\u0000"
- * escapes, single quotes, NaN and Infinity, raw control characters in
- * strings, trailing data, nesting deeper than asked. For request bodies and
- * the agency's answers alike. */
+ * escapes, lone surrogate escapes ("\ud800"), single quotes, NaN and
+ * Infinity, raw control characters in strings, trailing data, nesting
+ * deeper than asked. For request bodies and the agency's answers alike. */
 #ifndef INKASSO_JSON_STRICT_H
 #define INKASSO_JSON_STRICT_H
 #include <stdbool.h>

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* Agency calls: a small table of (endpoint, outcome) counters. They are
  * rare next to HTTP requests, so one mutex is simpler than being clever. */
@@ -102,4 +103,37 @@ void metrics_render_forwarder(struct buf *b)
 			      "# TYPE inkasso_agency_oldest_sync_timestamp_seconds gauge\n"
 			      "inkasso_agency_oldest_sync_timestamp_seconds %lld\n",
 			   oldest);
+}
+
+/* ---- webhooks ---- */
+
+int64_t metrics_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static atomic_uint_fast64_t webhook_attempts[METRICS_WEBHOOK__COUNT];
+
+void metrics_webhook_attempt(enum metrics_webhook_outcome o)
+{
+	if ((int)o >= 0 && o < METRICS_WEBHOOK__COUNT)
+		atomic_fetch_add(&webhook_attempts[o], 1);
+}
+
+void metrics_render_webhooks(struct buf *b)
+{
+	static const char *const names[METRICS_WEBHOOK__COUNT] = {
+		[METRICS_WEBHOOK_DELIVERED] = "delivered",
+		[METRICS_WEBHOOK_RETRIED] = "retried",
+		[METRICS_WEBHOOK_FAILED] = "failed",
+		[METRICS_WEBHOOK_GONE] = "gone",
+	};
+	buf_puts(b, "# HELP inkasso_webhook_attempts_total Webhook delivery attempts by outcome: delivered (2xx),"
+		    " retried (failed, again later), failed (the schedule spent), gone (410: endpoint disabled).\n"
+		    "# TYPE inkasso_webhook_attempts_total counter\n");
+	for (int i = 0; i < METRICS_WEBHOOK__COUNT; i++)
+		buf_printf(b, "inkasso_webhook_attempts_total{outcome=\"%s\"} %llu\n", names[i],
+			   (unsigned long long)atomic_load(&webhook_attempts[i]));
 }

@@ -21,4 +21,19 @@ void metrics_render_forwarder(struct buf *b);
 /* Writes the agency call counters in Prometheus text format. */
 void metrics_render_agency(struct buf *b);
 
+/* How a webhook attempt ended. */
+enum metrics_webhook_outcome {
+	METRICS_WEBHOOK_DELIVERED, /* a 2xx */
+	METRICS_WEBHOOK_RETRIED,   /* failed, another attempt is due later */
+	METRICS_WEBHOOK_FAILED,    /* failed, the schedule spent: the delivery gave up */
+	METRICS_WEBHOOK_GONE,      /* a 410: the endpoint was disabled */
+	METRICS_WEBHOOK__COUNT
+};
+/* Counts one webhook attempt by its outcome. */
+void metrics_webhook_attempt(enum metrics_webhook_outcome o);
+/* The wall clock in ms since the epoch (ages of queued work). */
+int64_t metrics_now_ms(void);
+/* Writes the webhook attempt counters in Prometheus text format. */
+void metrics_render_webhooks(struct buf *b);
+
 #endif

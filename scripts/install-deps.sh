@@ -27,9 +27,12 @@ if ((${#missing[@]})); then
 fi
 
 # Contract tools, pinned (see shared/TOOLING.md), kept out of git in .tools/.
-tools=("@redocly/cli@2.77.0" "@stoplight/prism-cli@5.14.2" "dockerfile-utils@0.16.3")
+# standardwebhooks is the reference implementation of webhook signatures: the
+# webhook-listen tests sign and verify with it (tests/http/test_webhook_listen.py).
+tools=("@redocly/cli@2.77.0" "@stoplight/prism-cli@5.14.2" "dockerfile-utils@0.16.3" "standardwebhooks@1.1.1")
 if [ ! -x .tools/node_modules/.bin/prism ] || [ ! -x .tools/node_modules/.bin/redocly ] ||
-   [ ! -x .tools/node_modules/.bin/dockerfile-utils ]; then
+   [ ! -x .tools/node_modules/.bin/dockerfile-utils ] ||
+   [ ! -f .tools/node_modules/standardwebhooks/package.json ]; then
 	echo "installing npm tools into .tools/: ${tools[*]}"
 	mkdir -p .tools
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error "${tools[@]}" >/dev/null

@@ -7,4 +7,9 @@ cd "$(dirname "$0")/.."
 export INKASSO_BIN="${INKASSO_BIN:-bin/inkasso}" AGENCY_SIM_BIN="${AGENCY_SIM_BIN:-bin/agency-sim}"
 export PRISM_BIN="${PRISM_BIN:-$PWD/.tools/node_modules/.bin/prism}"
 # Debian's pytest lives with /usr/bin/python3; another python3 first on PATH may not see it.
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/http "$@"
+# Arguments naming tests (tests/http/test_x.py[::name]) run those alone.
+where=(tests/http)
+for a in "$@"; do
+	case $a in tests/*) where=() ;; esac
+done
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider "${where[@]}" "$@"

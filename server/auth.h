@@ -14,10 +14,14 @@ enum auth_scope {
 	SCOPE_CASES_READ = 1u << 0,
 	SCOPE_CASES_WRITE = 1u << 1,
 	SCOPE_SETTINGS_WRITE = 1u << 2,
+	SCOPE_WEBHOOKS_WRITE = 1u << 3,
 };
+
+#define AUTH_SUB_MAX 255 /* bytes of the sub claim; a longer one is refused */
 
 struct auth_claims {
 	char tenant[65];   /* [A-Za-z0-9_-]{1,64} */
+	char sub[AUTH_SUB_MAX + 1]; /* the subject ("" when the token has none): the actor of its changes */
 	unsigned scopes;   /* enum auth_scope bits */
 	int64_t exp;
 };
@@ -49,10 +53,10 @@ bool auth_verify(const struct auth *a, const char *authorization, int64_t now,
  * ignored. */
 unsigned auth_parse_scopes(const char *scope);
 
-/* Mints a token for tenant with scope and ttl seconds from now, signed with
+/* Mints a token for tenant with scope, sub (NULL: none) and ttl seconds from now, signed with
  * the configured HS256 secret, or with private_key_file (PEM) for RS256/ES256.
  * Returns a malloc'd string or NULL with a message in err. */
 char *auth_mint(const struct auth_config *cfg, const char *private_key_file, const char *tenant,
-		const char *scope, int64_t ttl, int64_t now, char *err, size_t errlen);
+		const char *scope, const char *sub, int64_t ttl, int64_t now, char *err, size_t errlen);
 
 #endif

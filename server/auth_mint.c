@@ -40,7 +40,7 @@ static bool auth_scope_ok(const char *scope)
 }
 
 char *auth_mint(const struct auth_config *cfg, const char *private_key_file, const char *tenant,
-		const char *scope, int64_t ttl, int64_t now, char *err, size_t errlen)
+		const char *scope, const char *sub, int64_t ttl, int64_t now, char *err, size_t errlen)
 {
 	char *tok = NULL;
 	unsigned char *key = NULL;
@@ -101,7 +101,8 @@ char *auth_mint(const struct auth_config *cfg, const char *private_key_file, con
 			goto out;
 	}
 	if (key_len > INT_MAX || jwt_new(&j) != 0 || jwt_add_grant(j, "tenant", tenant) != 0 ||
-	    (scope && jwt_add_grant(j, "scope", scope) != 0) || jwt_add_grant_int(j, "iat", (long)now) != 0 ||
+	    (scope && jwt_add_grant(j, "scope", scope) != 0) || (sub && jwt_add_grant(j, "sub", sub) != 0) ||
+	    jwt_add_grant_int(j, "iat", (long)now) != 0 ||
 	    jwt_add_grant_int(j, "exp", (long)(now + ttl)) != 0 ||
 	    (auth_is_set(cfg->issuer) && jwt_add_grant(j, "iss", cfg->issuer) != 0) ||
 	    (auth_is_set(cfg->audience) && jwt_add_grant(j, "aud", cfg->audience) != 0) ||

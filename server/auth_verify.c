@@ -141,6 +141,15 @@ out:
 	return why;
 }
 
+/* Printable ASCII or UTF-8 above it: no control characters, no NUL. */
+static bool auth_printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
 bool auth_tenant_ok(const char *s, size_t n)
 {
 	if (n < 1 || n > 64)
@@ -216,6 +225,15 @@ static const char *auth_check_claims(const struct auth *a, json_object *claims, 
 		return "invalid tenant";
 	memcpy(c->tenant, s, n);
 	c->tenant[n] = '\0';
+	/* sub names who acts (the actor of the changes it makes): a string of
+	 * printable characters when present. */
+	c->sub[0] = '\0';
+	if (json_object_object_get_ex(claims, "sub", &v)) {
+		if (!(s = auth_json_str(v, &n)) || n == 0 || n > AUTH_SUB_MAX || !auth_printable(s, n))
+			return "invalid sub";
+		memcpy(c->sub, s, n);
+		c->sub[n] = '\0';
+	}
 	c->exp = exp;
 	c->scopes = 0;
 	/* No scope is a valid token with no rights: the route answers 403. */
@@ -355,6 +373,7 @@ unsigned auth_parse_scopes(const char *scope)
 		{"cases:read", SCOPE_CASES_READ},
 		{"cases:write", SCOPE_CASES_WRITE},
 		{"settings:write", SCOPE_SETTINGS_WRITE},
+		{"webhooks:write", SCOPE_WEBHOOKS_WRITE},
 	};
 	unsigned bits = 0;
 	if (!scope)

@@ -47,6 +47,18 @@ static const struct opt opts[] = {
 	INT("--commit-batch", "INKASSO_COMMIT_BATCH", commit_batch, 1, 1024, "64",
 	    "most case creates per transaction (group commit); 1 = one commit per create"),
 	STR("--log-level", "INKASSO_LOG_LEVEL", log_level, "info", "debug, info, warn or error"),
+	INT("--webhook-timeout-ms", "INKASSO_WEBHOOK_TIMEOUT_MS", webhook_timeout_ms, 100, 600000, "10000",
+	    "a webhook attempt answered 2xx within this is delivered"),
+	STR("--webhook-retry-schedule", "INKASSO_WEBHOOK_RETRY_SCHEDULE", webhook_retry_schedule,
+	    "5s,5m,30m,2h,5h,10h,10h", "waits before each webhook retry (±10% jitter); then failed"),
+	BOOL("--webhook-allow-private", "INKASSO_WEBHOOK_ALLOW_PRIVATE", webhook_allow_private, "0",
+	     "webhooks to private and loopback addresses and plain http (development and tests only)"),
+	INT("--webhook-workers", "INKASSO_WEBHOOK_WORKERS", webhook_workers, 1, 32, "4",
+	    "webhook delivery threads"),
+	INT("--webhook-disable-after-s", "INKASSO_WEBHOOK_DISABLE_AFTER_S", webhook_disable_after_s, 1, 31536000,
+	    "432000", "an endpoint failing this long (5 days) is disabled"),
+	INT("--event-retention-days", "INKASSO_EVENT_RETENTION_DAYS", event_retention_days, 1, 3650, "30",
+	    "events (and their delivery log) kept this long, then pruned"),
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 

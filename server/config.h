@@ -26,6 +26,12 @@ struct config {
 	int threads;               /* 0 = number of cores */
 	int commit_batch;          /* case creates per transaction, 1..1024 */
 	bool agency_allow_http;    /* plain http to the agency (simulator only) */
+	int webhook_timeout_ms;    /* one webhook attempt */
+	char webhook_retry_schedule[256]; /* "5s,5m,30m,2h,5h,10h,10h" */
+	bool webhook_allow_private; /* any address and plain http for webhooks (development, tests) */
+	int webhook_workers;
+	int webhook_disable_after_s; /* an endpoint failing this long is disabled */
+	int event_retention_days;
 };
 
 /* Fills cfg with the defaults, then the environment. Returns 0, or -1 with a

@@ -24,8 +24,9 @@ struct reply {
 	int status;
 	struct buf body;
 	const char *content_type;    /* static string; default application/json */
-	char location[128];          /* Location header when non-empty */
+	char location[160];          /* Location header when non-empty */
 	int retry_after;             /* Retry-After seconds when > 0 */
+	bool replayed;               /* the recorded first answer again: Idempotent-Replayed: true */
 };
 
 /* An answer that waits for another thread (the store's group commit, the

@@ -24,8 +24,11 @@
 #include "server/router.h"
 #include "server/routes.h"
 #include "store/store.h"
+#include "webhooks/dispatch.h"
+#include "webhooks/listen.h"
 
 #define VERSION "0.1.0"
+#define IDEMPOTENCY_DAYS 7   /* idempotency records kept (DESIGN.md: at least 24 hours) */
 #define FORWARDER_WORKERS 2 /* per-case order holds with any number (the outbox claim) */
 
 static void usage(FILE *f)
@@ -33,13 +36,17 @@ static void usage(FILE *f)
 	fprintf(f, "inkasso %s: hands unpaid invoices to a debt-collection agency and follows them.\n\n"
 		   "Usage:\n"
 		   "  inkasso serve [flags]           run the HTTP service\n"
-		   "  inkasso token --tenant T --scope \"cases:read cases:write\" [--ttl 3600] [--key PEM]\n"
+		   "  inkasso token --tenant T --scope \"cases:read cases:write\" [--sub WHO] [--ttl 3600]\n"
+		   "                [--key PEM]\n"
 		   "                                  print a bearer token signed with the configured\n"
 		   "                                  secret (HS256) or the private key PEM (RS256/ES256)\n"
 		   "  inkasso healthcheck [--url URL] exit 0 if GET URL (default: /healthz on\n"
 		   "                                  INKASSO_LISTEN) answers 200; for container health\n"
+		   "  inkasso webhook-listen --listen 127.0.0.1:8099 --secret whsec_...\n"
+		   "                                  receive webhook deliveries, verify each, print one\n"
+		   "                                  line per event (--help for its flags)\n"
 		   "  inkasso --help | --version\n\n"
-		   "Scopes: cases:read, cases:write, settings:write.\n\n",
+		   "Scopes: cases:read, cases:write, settings:write, webhooks:write.\n\n",
 		VERSION);
 	config_print_help(f);
 }
@@ -74,6 +81,7 @@ static int cmd_serve(struct config *cfg)
 	struct server *srv = NULL;
 	struct forwarder *fwd = NULL;
 	struct sync *syn = NULL;
+	struct webhooks *hooks = NULL;
 	char host[64];
 	int port;
 
@@ -152,6 +160,28 @@ static int cmd_serve(struct config *cfg)
 	} else {
 		log_write(LOG_WARN, "no INKASSO_AGENCY_URL: cases are stored and queued, not forwarded", NULL);
 	}
+	struct webhook_options wo = {
+		.workers = cfg->webhook_workers,
+		.timeout_ms = cfg->webhook_timeout_ms,
+		.allow_private = cfg->webhook_allow_private,
+		.disable_after_ms = (int64_t)cfg->webhook_disable_after_s * 1000,
+		.retention_days = cfg->event_retention_days,
+		.idempotency_days = IDEMPOTENCY_DAYS,
+	};
+	if (!webhook_schedule_parse(cfg->webhook_retry_schedule, &wo)) {
+		fprintf(stderr,
+			"inkasso: INKASSO_WEBHOOK_RETRY_SCHEDULE must be waits such as 5s,5m,30m,2h (at most %d)\n",
+			WEBHOOK_SCHEDULE_MAX);
+		goto out;
+	}
+	if (cfg->webhook_allow_private)
+		log_write(LOG_WARN, "INKASSO_WEBHOOK_ALLOW_PRIVATE: webhooks may reach private and loopback addresses"
+				    " over plain http (development and tests only)", NULL);
+	hooks = webhooks_start(app.store, &wo, err, sizeof err);
+	if (!hooks) {
+		fprintf(stderr, "inkasso: %s\n", err);
+		goto out;
+	}
 	srv = server_start(&app, host, port, cfg->threads, err, sizeof err);
 	if (!srv) {
 		fprintf(stderr, "inkasso: %s\n", err);
@@ -174,6 +204,7 @@ out:
 	key_check_stop(app.key_check);
 	sync_stop(syn);
 	forwarder_stop(fwd);
+	webhooks_stop(hooks);
 	store_close(app.store);
 	auth_free(app.auth);
 	if (rc == 0)
@@ -183,7 +214,7 @@ out:
 
 static int cmd_token(struct config *cfg, int argc, char **argv, int i)
 {
-	const char *tenant = NULL, *scope = "cases:read cases:write", *key = NULL;
+	const char *tenant = NULL, *scope = "cases:read cases:write", *key = NULL, *sub = NULL;
 	long ttl = 3600;
 	char err[512];
 	while (i < argc) {
@@ -205,6 +236,8 @@ static int cmd_token(struct config *cfg, int argc, char **argv, int i)
 			tenant = argv[i + 1];
 		else if (!strcmp(argv[i], "--scope"))
 			scope = argv[i + 1];
+		else if (!strcmp(argv[i], "--sub"))
+			sub = argv[i + 1];
 		else if (!strcmp(argv[i], "--key"))
 			key = argv[i + 1];
 		else if (!strcmp(argv[i], "--ttl")) {
@@ -226,7 +259,7 @@ static int cmd_token(struct config *cfg, int argc, char **argv, int i)
 		return 2;
 	}
 	struct auth_config ac = auth_config_of(cfg);
-	char *tok = auth_mint(&ac, key, tenant, scope, ttl, (int64_t)time(NULL), err, sizeof err);
+	char *tok = auth_mint(&ac, key, tenant, scope, sub, ttl, (int64_t)time(NULL), err, sizeof err);
 	if (!tok) {
 		fprintf(stderr, "inkasso token: %s\n", err);
 		return 2;
@@ -307,6 +340,8 @@ int main(int argc, char **argv)
 		rc = cmd_token(&cfg, argc, argv, 2);
 	} else if (!strcmp(argv[1], "healthcheck")) {
 		rc = cmd_healthcheck(&cfg, argc, argv, 2);
+	} else if (!strcmp(argv[1], "webhook-listen")) {
+		rc = webhook_listen_main(argc - 1, argv + 1);
 	} else {
 		fprintf(stderr, "inkasso: unknown command \"%s\" (see inkasso --help)\n", argv[1]);
 		rc = 2;

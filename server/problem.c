@@ -72,12 +72,26 @@ enum handler_result reply_field_problem(struct reply *out, enum problem_code cod
 	return HANDLER_ANSWERED;
 }
 
-enum handler_result reply_duplicate(struct reply *out, const char *case_id)
+/* A 409 naming the earlier thing by its id in member (and the detail). */
+static enum handler_result reply_conflict(struct reply *out, enum problem_code code, const char *member,
+					  const char *id, const char *fmt)
 {
-	char detail[96];
-	snprintf(detail, sizeof detail, "case %s is live for this invoice number", case_id);
-	problem_open(out, PROBLEM_DUPLICATE_CASE, detail);
-	jw_kstr(&out->body, false, "case_id", case_id);
+	char detail[128];
+	snprintf(detail, sizeof detail, fmt, id);
+	problem_open(out, code, detail);
+	jw_kstr(&out->body, false, member, id);
 	buf_putc(&out->body, '}');
 	return HANDLER_ANSWERED;
+}
+
+enum handler_result reply_duplicate(struct reply *out, const char *case_id)
+{
+	return reply_conflict(out, PROBLEM_DUPLICATE_CASE, "case_id", case_id,
+			      "case %s is live for this invoice number");
+}
+
+enum handler_result reply_duplicate_payment(struct reply *out, const char *payment_id)
+{
+	return reply_conflict(out, PROBLEM_DUPLICATE_PAYMENT, "payment_id", payment_id,
+			      "payment %s was booked on this case with this reference");
 }

@@ -23,9 +23,11 @@
 	X(INTEGRATION_NOT_CONFIGURED, 409, "integration_not_configured",                                \
 	  "The agency integration is not configured or not enabled")                                    \
 	X(INVALID_STATE, 409, "invalid_state", "The case is not in a state that allows this")           \
+	X(DUPLICATE_PAYMENT, 409, "duplicate_payment",                                                  \
+	  "A payment with this reference is already booked on the case")                               \
 	X(PAYLOAD_TOO_LARGE, 413, "payload_too_large", "The body exceeds 64 KiB")                       \
 	X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "The body must be application/json")   \
-	X(VALIDATION_FAILED, 422, "validation_failed", "The case is not valid")                         \
+	X(VALIDATION_FAILED, 422, "validation_failed", "The body is not valid")                          \
 	X(IDEMPOTENCY_KEY_REUSED, 422, "idempotency_key_reused",                                        \
 	  "This Idempotency-Key was used with a different body")                                        \
 	X(HEADERS_TOO_LARGE, 431, "headers_too_large", "Request headers are too large")                 \
@@ -55,5 +57,7 @@ enum handler_result reply_invalid_parameter(struct reply *out, const char *param
 enum handler_result reply_field_problem(struct reply *out, enum problem_code code, const struct field_errors *e);
 /* A 409 duplicate_case carrying case_id. */
 enum handler_result reply_duplicate(struct reply *out, const char *case_id);
+/* A 409 duplicate_payment carrying payment_id. */
+enum handler_result reply_duplicate_payment(struct reply *out, const char *payment_id);
 
 #endif

@@ -224,7 +224,7 @@ static bool dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const cha
 	};
 	dates_today(req.today);
 	dates_now_rfc3339(req.now);
-	bool has_body = !strcmp(method, "POST") || !strcmp(method, "PUT");
+	bool has_body = !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
 	if (has_body && req.content_type && !is_json_type(req.content_type)) {
 		reply_problem(out, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json");
 		return false;
@@ -264,6 +264,8 @@ static enum MHD_Result send_reply(struct req_ctx *ctx, struct MHD_Connection *co
 		snprintf(ra, sizeof ra, "%d", out->retry_after);
 		MHD_add_response_header(resp, "Retry-After", ra);
 	}
+	if (out->replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	if (out->status == 401)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"inkasso\"");
 	if (out->status == 405 && allow[0])

@@ -7,7 +7,9 @@
 #define READ SCOPE_CASES_READ
 #define WRITE SCOPE_CASES_WRITE
 #define SETTINGS SCOPE_SETTINGS_WRITE
+#define HOOKS SCOPE_WEBHOOKS_WRITE
 #define CASES "/v1/collection-cases"
+#define ENDPOINTS "/v1/webhook-endpoints"
 
 /* Every route of openapi.yaml. "{id}" matches one path segment; a literal
  * path (".../preview") wins over a pattern. scopes 0: public. */
@@ -27,6 +29,17 @@ const struct route routes[] = {
 	{.method = "POST", .path = CASES "/{id}/retry", .scopes = WRITE, .handler = handle_retry_post},
 	{.method = "GET", .path = "/v1/settlements", .scopes = READ, .handler = handle_settlements_list},
 	{.method = "GET", .path = "/v1/settlements/{id}", .scopes = READ, .handler = handle_settlements_get},
+	{.method = "GET", .path = "/v1/events", .scopes = READ, .handler = handle_events_list},
+	{.method = "GET", .path = "/v1/events/{id}", .scopes = READ, .handler = handle_events_get},
+	{.method = "POST", .path = ENDPOINTS, .scopes = HOOKS, .handler = handle_endpoints_post},
+	{.method = "GET", .path = ENDPOINTS, .scopes = HOOKS, .handler = handle_endpoints_list},
+	{.method = "GET", .path = ENDPOINTS "/{id}", .scopes = HOOKS, .handler = handle_endpoint_get},
+	{.method = "PATCH", .path = ENDPOINTS "/{id}", .scopes = HOOKS, .handler = handle_endpoint_patch},
+	{.method = "DELETE", .path = ENDPOINTS "/{id}", .scopes = HOOKS, .handler = handle_endpoint_delete},
+	{.method = "POST", .path = ENDPOINTS "/{id}/rotate-secret", .scopes = HOOKS, .handler = handle_endpoint_rotate},
+	{.method = "POST", .path = ENDPOINTS "/{id}/test", .scopes = HOOKS, .handler = handle_endpoint_test},
+	{.method = "GET", .path = ENDPOINTS "/{id}/deliveries", .scopes = HOOKS, .handler = handle_endpoint_deliveries},
+	{.method = "POST", .path = ENDPOINTS "/{id}/recover", .scopes = HOOKS, .handler = handle_endpoint_recover},
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

@@ -119,6 +119,13 @@ static int bind_all(sqlite3_stmt *st, const struct db_param *params)
 			break;
 		}
 	}
+	/* Every ?N of the SQL is given, and no more: a parameter left out
+	 * would bind NULL without a word. */
+	int n = 0;
+	while (params && params[n].kind != DB_P_END)
+		n++;
+	if (rc == SQLITE_OK && n != sqlite3_bind_parameter_count(st))
+		rc = SQLITE_RANGE;
 	return rc;
 }
 

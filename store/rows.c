@@ -152,15 +152,16 @@ bool rows_case_copy(const struct case_row *src, struct case_copy *dst)
 /* ---- writes ---- */
 
 enum store_result rows_event_add(struct db_conn *w, const char *case_id, const char *at, const char *from,
-				 const char *to, const char *source, const char *detail)
+				 const char *to, const char *source, const char *detail, const char *actor)
 {
 	/* The writer holds the transaction, so max(seq) + 1 cannot race. */
 	static const char sql[] =
-		"INSERT INTO case_events (case_id, seq, at, from_status, to_status, source, detail)"
-		" SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6 FROM case_events WHERE case_id = ?1";
+		"INSERT INTO case_events (case_id, seq, at, from_status, to_status, source, detail, actor)"
+		" SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM case_events WHERE case_id = ?1";
 	assert(case_id && at && to && source);
 	const struct db_param params[] = {
-		DB_TEXT(case_id), DB_TEXT(at), DB_TEXT(from), DB_TEXT(to), DB_TEXT(source), DB_TEXT(detail), DB_END,
+		DB_TEXT(case_id), DB_TEXT(at),     DB_TEXT(from),  DB_TEXT(to),
+		DB_TEXT(source),  DB_TEXT(detail), DB_TEXT(actor), DB_END,
 	};
 	return db_no_duplicate(db_exec(w, sql, params, "store: add event"), "store: add event");
 }
@@ -208,14 +209,15 @@ enum store_result rows_payment_insert(struct db_conn *w, const struct payment_ro
 {
 	static const char sql[] =
 		"INSERT INTO payments (id, tenant, case_id, kind, amount, applied, paid_on, reference,"
-		" source, agency_payment_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+		" source, agency_payment_id, created_at, actor)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 	assert(payment_kind_name(p->kind));
 	const struct db_param params[] = {
 		DB_TEXT(p->id),        DB_TEXT(p->tenant),    DB_TEXT(p->case_id),
 		DB_TEXT(payment_kind_name(p->kind)),          DB_INT(p->amount),
 		DB_INT(p->applied),    DB_TEXT(p->paid_on),   DB_TEXT(p->reference),
 		DB_TEXT(p->source),    DB_TEXT(p->agency_payment_id),
-		DB_TEXT(p->created_at), DB_END,
+		DB_TEXT(p->created_at), DB_TEXT(p->actor), DB_END,
 	};
 	return db_exec(w, sql, params, "store: insert payment");
 }
@@ -233,28 +235,4 @@ enum store_result rows_outbox_add(struct db_conn *w, const char *tenant, const c
 	};
 	/* The row's key is fresh: a clash is a fault. */
 	return db_no_duplicate(db_exec(w, sql, params, "store: insert outbox"), "store: insert outbox");
-}
-
-enum store_result rows_idem_lookup(struct db_conn *c, const char *tenant, const char *key, const char *fingerprint,
-				   struct case_create_result *out)
-{
-	static const char sql[] = "SELECT fingerprint = ?3, status, body FROM idempotency"
-				  " WHERE tenant = ?1 AND key = ?2";
-	bool same = false;
-	int status = 0;
-	char *body = NULL;
-	size_t len = 0;
-	const struct db_param params[] = {DB_TEXT(tenant), DB_TEXT(key), DB_TEXT(fingerprint), DB_END};
-	const struct db_col cols[] = {DB_COL_BOOL(&same), DB_COL_INT(&status, 0), DB_COL_BLOB(&body, &len), DB_END_COL};
-	enum store_result r = db_one(c, sql, params, cols, "store: idempotency lookup");
-	if (r != STORE_OK)
-		return r;
-	if (!fingerprint || !same) {
-		free(body);
-		return STORE_KEY_REUSED;
-	}
-	out->status = status;
-	out->body = body;
-	out->body_len = len;
-	return STORE_REPLAY;
 }

@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/buf.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "store/store_events.h"
 
 /* The columns of a struct case_row, in the order rows_case_read reads them.
  * national_id (the clear number) is deliberately not among them. */
@@ -50,10 +52,10 @@ bool rows_case_copy(const struct case_row *src, struct case_copy *dst);
 
 /* ---- writes inside the writer's transaction ---- */
 
-/* Appends an event {from, to, source, detail} at `at` to case_id, numbered
- * after its last one. */
+/* Appends an event {from, to, source, detail, actor} at `at` to case_id,
+ * numbered after its last one; actor is JSON text or NULL. */
 enum store_result rows_event_add(struct db_conn *w, const char *case_id, const char *at, const char *from,
-				 const char *to, const char *source, const char *detail);
+				 const char *to, const char *source, const char *detail, const char *actor);
 /* Sets the case's status: updated_at = at, submitted_at = at on ->
  * submitted (kept when already set), closed_at = at on -> a closed status
  * and NULL on -> an open one. */
@@ -65,16 +67,52 @@ enum store_result rows_cancel_queue(struct db_conn *w, const char *case_id, cons
  * amounts, remaining down by both, updated_at = at. */
 enum store_result rows_balance_add(struct db_conn *w, const char *case_id, int64_t paid, int64_t credited,
 				   const char *at);
-/* Inserts a payment row (all of p but forwarded). */
+/* Inserts a payment row (all of p but forwarded, actor included). */
 enum store_result rows_payment_insert(struct db_conn *w, const struct payment_row *p);
 /* Queues a delivery for the forwarder, behind the case's earlier rows;
  * ref_id is the action's or payment's id, NULL for OUTBOX_CREATE. */
 enum store_result rows_outbox_add(struct db_conn *w, const char *tenant, const char *case_id, enum outbox_kind kind,
 				  const char *ref_id, const char *at);
 
-/* Looks up (tenant, key) on c: STORE_NOT_FOUND, STORE_REPLAY (status and a
- * malloc'd copy of the body in out) or STORE_KEY_REUSED. */
-enum store_result rows_idem_lookup(struct db_conn *c, const char *tenant, const char *key, const char *fingerprint,
-				   struct case_create_result *out);
+/* ---- who, and the answer again (rows_request.c) ---- */
+
+/* Looks up (tenant, idem->key) on c: STORE_NOT_FOUND (also when idem or its
+ * key is NULL), STORE_REPLAY (out filled, its body malloc'd; out may be NULL)
+ * or STORE_KEY_REUSED. */
+enum store_result rows_idem_check(struct db_conn *c, const char *tenant, const struct store_idem *idem,
+				  struct store_replay *out);
+/* Records idem's answer for (tenant, idem->key) at now, rendering it first
+ * when idem->render is set. Nothing when idem or its key is NULL. */
+enum store_result rows_idem_record(struct db_conn *w, const char *tenant, const struct store_idem *idem,
+				   const char *now);
+
+/* ---- events (rows_events.c) ---- */
+
+/* An event to write in the writer's transaction. */
+struct event_new {
+	enum event_type type;
+	const char *tenant;
+	const char *at;            /* created_at */
+	const char *case_id;       /* the case whose state data carries; NULL for other subjects */
+	const char *subject;       /* what sequence counts; NULL: case_id */
+	const char *endpoint_id;   /* webhook.test: queued to this endpoint only, not in the feed */
+	const char *actor;         /* JSON text or NULL */
+	const char *data;          /* JSON members without braces, added to data after the case's; NULL: none */
+};
+
+/* Writes the event with the next sequence of its subject, and queues it for
+ * each of the tenant's enabled endpoints subscribed to its type (a test: for
+ * its endpoint only). The event's id into id (may be NULL). */
+enum store_result rows_event_emit(struct db_conn *w, const struct event_new *e, char id[STORE_ID_MAX]);
+/* rows_event_emit with the actor of a and the data members given. */
+enum store_result rows_case_event(struct db_conn *w, enum event_type type, const char *tenant, const char *case_id,
+				  const char *at, const char *actor, const char *data);
+/* Moves the case from status `from` to `to` at `at`: the status
+ * (rows_set_status), the case's event {from, to, source, detail, actor} and
+ * its case.status_changed event. */
+enum store_result rows_move(struct db_conn *w, const char *tenant, const char *case_id, const char *from,
+			    const char *to, const char *source, const char *detail, const char *actor, const char *at);
+/* The wall clock in ms since the epoch (queue times). */
+int64_t rows_now_ms(void);
 
 #endif

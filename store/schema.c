@@ -194,6 +194,98 @@ static const char *const migrations[] = {
 	"  CHECK (lookup_first IN (0, 1));",
 	/* 4: failed cases counted for /metrics without a scan. */
 	"CREATE INDEX cases_failed ON cases(status) WHERE status = 'failed';",
+	/* 5: events and webhooks (DESIGN.md "Events and webhooks"), who caused
+	 * each change, and the Location of a recorded answer. */
+	/* pos orders the feed: AUTOINCREMENT never reuses one, and one writer
+	 * commits at a time, so pos order is commit order. body is the event
+	 * as listed and delivered, written once. endpoint_id is set only for a
+	 * webhook.test, which goes to that endpoint and is not in the feed. */
+	"CREATE TABLE events ("
+	"  pos INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  tenant TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  case_id TEXT,"
+	"  subject TEXT NOT NULL," /* what sequence counts: the case, settlement or endpoint */
+	"  sequence INTEGER NOT NULL CHECK (sequence > 0),"
+	"  created_at TEXT NOT NULL,"
+	"  endpoint_id TEXT,"
+	"  body TEXT NOT NULL"
+	") STRICT;"
+	"CREATE UNIQUE INDEX events_subject ON events (subject, sequence);"
+	/* The last sequence of each subject, kept when its events are pruned:
+	 * a receiver never sees a sequence again. */
+	"CREATE TABLE event_sequences ("
+	"  subject TEXT PRIMARY KEY NOT NULL,"
+	"  last INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX events_tenant ON events (tenant, pos) WHERE endpoint_id IS NULL;"
+	"CREATE INDEX events_case ON events (case_id, pos) WHERE case_id IS NOT NULL;"
+	"CREATE INDEX events_created ON events (created_at);"
+	/* event_types: ",a,b," or ",*,", so that one instr() finds a type. */
+	"CREATE TABLE webhook_endpoints ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  tenant TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL," /* the tenant's creation order: the listing's cursor key */
+	"  url TEXT NOT NULL,"
+	"  event_types TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),"
+	"  disabled_reason TEXT CHECK (disabled_reason IN ('gone', 'failing')),"
+	"  secret TEXT NOT NULL,"
+	"  previous_secret TEXT,"
+	"  previous_until INTEGER," /* ms: the previous secret signs beside the new one until then */
+	"  failing_since INTEGER,"  /* ms: the first failure since the last success */
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  UNIQUE (tenant, seq)"
+	") STRICT, WITHOUT ROWID;"
+	/* One row per endpoint and event: its state and the next attempt. */
+	"CREATE TABLE webhook_deliveries ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,"
+	"  event_pos INTEGER NOT NULL REFERENCES events (pos),"
+	"  subject TEXT NOT NULL,"
+	"  sequence INTEGER NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'succeeded', 'failed', 'cancelled')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER NOT NULL," /* ms since the epoch */
+	"  created_at INTEGER NOT NULL"       /* ms: the oldest undelivered age */
+	") STRICT;"
+	"CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id)"
+	"  WHERE state = 'pending';"
+	"CREATE INDEX webhook_deliveries_order ON webhook_deliveries (endpoint_id, subject, sequence)"
+	"  WHERE state IN ('pending', 'sending');"
+	"CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_pos);"
+	"CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id);"
+	/* The attempt log of GET .../deliveries: one row per attempt. */
+	"CREATE TABLE webhook_attempts ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,"
+	"  delivery_id INTEGER NOT NULL,"
+	"  event_id TEXT NOT NULL,"
+	"  attempt INTEGER NOT NULL,"
+	"  at TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),"
+	"  status_code INTEGER,"
+	"  duration_ms INTEGER,"
+	"  error TEXT,"
+	"  next_attempt_at TEXT"
+	") STRICT;"
+	"CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);"
+	"CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, attempt);"
+	"CREATE INDEX webhook_attempts_at ON webhook_attempts (at);"
+	/* actor: {sub, request_id} of the request that caused a change (JSON),
+	 * NULL for the forwarder and the sync. */
+	"ALTER TABLE case_events ADD COLUMN actor TEXT;"
+	"ALTER TABLE payments ADD COLUMN actor TEXT;"
+	"ALTER TABLE actions ADD COLUMN actor TEXT;"
+	"ALTER TABLE agency_settings ADD COLUMN actor TEXT;"
+	"ALTER TABLE idempotency ADD COLUMN location TEXT;"
+	"CREATE INDEX idempotency_created ON idempotency (created_at);"
+	/* A direct payment's reference is booked once per case and kind. */
+	"CREATE INDEX payments_reference ON payments (case_id, kind, reference)"
+	"  WHERE source = 'api' AND reference IS NOT NULL;",
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/buf.h"
+
 struct store;
 
 /* Outcome of a store call. Negative: an error the caller maps to 5xx. */
@@ -25,7 +27,8 @@ enum store_result {
 	STORE_BUSY = -1,       /* the database stayed locked past the store's wait: retry later */
 	STORE_NOT_FOUND = 0,
 	STORE_OK = 1,
-	STORE_DUPLICATE = 2,   /* a live case exists for (tenant, invoice number) */
+	STORE_DUPLICATE = 2,   /* a live case exists for (tenant, invoice number); a direct payment's
+				* reference was booked before */
 	STORE_REPLAY = 3,      /* idempotency key seen before with the same fingerprint */
 	STORE_KEY_REUSED = 4,  /* idempotency key seen before with another fingerprint */
 	STORE_STATE = 5,       /* the case is not in a state that allows the change */
@@ -142,11 +145,69 @@ struct case_event_row {
 	const char *to;
 	const char *source;        /* api | forwarder | sync */
 	const char *detail;        /* may be NULL */
+	const char *actor;         /* {"sub", "request_id"} as JSON text; NULL: the forwarder or the sync */
+};
+
+/* ---- who asks for a change, and the answer to give again ---- */
+
+/* Who caused a change made through the API: the token's subject (NULL when
+ * it has none) and the request's id. Recorded with the change as the actor
+ * {sub, request_id}; a change without one (NULL) is the forwarder's or the
+ * sync's. */
+struct store_actor {
+	const char *sub;
+	const char *request_id;
+};
+
+/* The actor's JSON text {"sub", "request_id"} as every record of it reads,
+ * written into b; NULL when a is NULL or has no request id (the forwarder,
+ * the sync). */
+const char *store_actor_json(const struct store_actor *a, struct buf *b);
+
+/* The Idempotency-Key of a POST (DESIGN.md "Idempotency") as the operation
+ * that carries it out sees it. Inside the operation's write transaction,
+ * before anything else, the record (tenant, key) is looked up: a record with
+ * this fingerprint answers STORE_REPLAY (its answer in struct store_replay),
+ * one with another STORE_KEY_REUSED, and nothing is written. When the
+ * operation succeeds, the answer is recorded in the same transaction, so a
+ * request retried after a crash finds the record exactly when the change
+ * committed. */
+struct store_idem {
+	const char *key;                /* NULL: no key, nothing checked or recorded */
+	const char *fingerprint;        /* of method, path and canonical body */
+	const char *legacy_fingerprint; /* NULL, or what a record of an older build holds for this request */
+	int status;                     /* the answer's status */
+	/* The answer: given (body, body_len, location), or made by render from
+	 * the operation's result inside its transaction (body and location
+	 * then ignored). render returns false when out of memory. */
+	const char *body;
+	size_t body_len;
+	const char *location;           /* NULL: none */
+	bool (*render)(void *ctx, struct buf *body, char *location, size_t loclen);
+	void *render_ctx;
+};
+
+/* A recorded answer (STORE_REPLAY): body malloc'd, the caller frees it. */
+struct store_replay {
+	int status;
+	char *body;
+	size_t body_len;
+	char location[160];
+};
+
+/* How a change made through the API is asked for. */
+struct store_request {
+	const char *tenant;
+	const char *now;                /* the change's time: RFC 3339 UTC with milliseconds */
+	struct store_actor actor;
+	const struct store_idem *idem;  /* NULL: no Idempotency-Key */
+	struct store_replay *replay;    /* filled on STORE_REPLAY; may be NULL when idem is */
 };
 
 /* Everything a new case writes, in one transaction: the case, its first event
- * {from: null, to: pending, source: api}, its outbox row and, when idem_key is
- * set, the idempotency record holding the exact answer. */
+ * {from: null, to: pending, source: api}, its case.created event, its outbox
+ * row and, when idem.key is set, the idempotency record holding the exact
+ * answer. */
 struct case_new {
 	struct case_row c;             /* seq is assigned by the store; others set by the caller */
 	const char *debtor_name;       /* search columns, NULL when absent */
@@ -155,20 +216,15 @@ struct case_new {
 	const char *date_of_birth;
 	const char *national_id;       /* clear number, only for the agency; never listed */
 	const char *national_id_hash;  /* hex keyed hash for exact search */
-	const char *idem_key;          /* NULL: no idempotency record */
-	const char *idem_fingerprint;  /* hex SHA-256 of the request body */
-	int idem_status;               /* the status of the answer to replay (201) */
-	const char *idem_body;         /* the answer body to replay, byte for byte */
-	size_t idem_body_len;
+	struct store_actor actor;
+	struct store_idem idem;        /* idem.key NULL: no idempotency record; a given body (render NULL) */
 };
 
 /* What store_case_create reports beside its result. */
 struct case_create_result {
 	int64_t seq;          /* STORE_OK: the assigned seq */
 	char case_id[40];     /* STORE_DUPLICATE: the live case */
-	int status;           /* STORE_REPLAY: stored status */
-	char *body;           /* STORE_REPLAY: stored body; malloc'd, caller frees */
-	size_t body_len;
+	struct store_replay replay; /* STORE_REPLAY: the recorded answer; replay.body malloc'd, caller frees */
 };
 
 /* Filters of GET /v1/collection-cases. NULL / 0 means "no filter". */
@@ -216,11 +272,12 @@ enum store_result store_settings_get(struct store *s, const char *tenant, struct
 /* Inserts or replaces the tenant's settings (updated_at from in). */
 enum store_result store_settings_put(struct store *s, const char *tenant, const struct agency_settings *in);
 
-/* Looks up an idempotency record (tenant, key). STORE_NOT_FOUND, or
- * STORE_REPLAY (fingerprint equal: status/body filled, body malloc'd) or
- * STORE_KEY_REUSED. */
-enum store_result store_idempotency_get(struct store *s, const char *tenant, const char *key,
-					const char *fingerprint, struct case_create_result *out);
+/* Looks up the idempotency record (tenant, idem->key) before a request's
+ * rules run: STORE_NOT_FOUND, STORE_REPLAY (the fingerprint matches: out
+ * filled, out->body malloc'd) or STORE_KEY_REUSED. The operation checks
+ * again in its transaction; this look-up lets a replay skip every rule. */
+enum store_result store_idempotency_get(struct store *s, const char *tenant, const struct store_idem *idem,
+					struct store_replay *out);
 
 /* Creates a case (see struct case_new) and waits for it: the idempotency
  * re-check (REPLAY / KEY_REUSED), the live-duplicate check (DUPLICATE with
@@ -281,6 +338,7 @@ struct payment_row {
 	const char *agency_payment_id; /* NULL for api payments */
 	const char *created_at;
 	bool forwarded;            /* api payments: the agency took its DIRECTPAYMENT */
+	const char *actor;         /* JSON text; NULL for agency payments */
 };
 
 /* An action for the agency. States: pending (in the outbox), sent (the
@@ -296,6 +354,7 @@ struct action_row {
 	const char *state;
 	const char *created_at;
 	const char *updated_at;
+	const char *actor;         /* JSON text */
 };
 
 /* The part of a settlement allocated to one case. */
@@ -314,7 +373,7 @@ typedef int (*store_settlement_ref_fn)(void *ctx, const struct settlement_ref_ro
 struct case_detail_fns {
 	store_case_fn on_case;
 	store_event_fn on_event;
-	store_payment_fn on_payment;          /* api payments only: agency ones are not listed */
+	store_payment_fn on_payment;          /* direct (source api) and agency-collected ones */
 	store_action_fn on_action;
 	store_settlement_ref_fn on_settlement;
 };
@@ -328,7 +387,7 @@ enum store_result store_case_detail(struct store *s, const char *tenant, const c
 
 /* What store_payment_add reports beside its result. */
 struct payment_add_result {
-	char id[STORE_ID_MAX];          /* STORE_OK: the new payment's id */
+	char id[STORE_ID_MAX];          /* STORE_OK: the new payment's id; STORE_DUPLICATE: the earlier one */
 	int64_t remaining;              /* STORE_OK: the balance after; STORE_LIMIT: the balance before */
 	char status[STORE_NAME_MAX];    /* STORE_OK, STORE_STATE: the case's status */
 };
@@ -338,13 +397,16 @@ struct payment_add_result {
  * reference NULL or text. In one write transaction: the case must be the tenant's
  * (else STORE_NOT_FOUND) and not closed (paid, withdrawn, closed, rejected:
  * STORE_STATE); amount at most its remaining balance (else STORE_LIMIT). Then
- * the payment (source api), the balance at once (paid or credited up,
- * remaining down) and an outbox row (kind payment) that forwards it as a
- * DIRECTPAYMENT after the case's earlier rows. */
-enum store_result store_payment_add(struct store *s, const char *tenant, const char *case_id,
+ * a reference already booked on the case for the same kind by a direct
+ * payment: STORE_DUPLICATE with that payment's id. Then the payment (source
+ * api), the balance at once (paid or credited up, remaining down), a
+ * case.payment_received event and an outbox row (kind payment) that forwards
+ * it as a DIRECTPAYMENT after the case's earlier rows. rq->idem (see struct
+ * store_idem) is checked first and recorded on success; its render runs with
+ * out filled. */
+enum store_result store_payment_add(struct store *s, const struct store_request *rq, const char *case_id,
 				    enum payment_kind kind, int64_t amount, const char *paid_on,
-				    const char *reference, const char *now,
-				    struct payment_add_result *out);
+				    const char *reference, struct payment_add_result *out);
 
 /* What store_action_add reports beside its result. */
 struct action_add_result {
@@ -364,19 +426,22 @@ struct action_add_result {
  * becomes withdrawn at once (event source api), its queued outbox rows and
  * actions are cancelled, and the action is recorded in state "done". Every
  * other action is recorded "pending" with an outbox row (kind action) behind
- * the case's earlier rows; the status changes when the agency reports it. */
-enum store_result store_action_add(struct store *s, const char *tenant, const char *case_id,
-				   enum action_type type, const char *comment, const char *now,
-				   struct action_add_result *out);
+ * the case's earlier rows; the status changes when the agency reports it.
+ * The withdrawal here writes a case.status_changed event. rq->idem as for
+ * store_payment_add. */
+enum store_result store_action_add(struct store *s, const struct store_request *rq, const char *case_id,
+				   enum action_type type, const char *comment, struct action_add_result *out);
 
 /* Puts a failed case back to pending (event source api) with its failed
  * outbox rows pending again (attempts 0, due at once; lookup_first kept, so
  * an unknown outcome is still looked up) and its failed actions pending.
  * STORE_STATE (status copied into status, STORE_NAME_MAX bytes; may be NULL)
  * unless the case is failed; STORE_NOT_FOUND for an unknown case or another
- * tenant's. */
-enum store_result store_case_retry(struct store *s, const char *tenant, const char *case_id,
-				   const char *now, char *status);
+ * tenant's. Writes a case.status_changed event. on_case (may be NULL) is
+ * called inside the transaction with the case as the retry left it, before
+ * rq->idem's render (as for store_payment_add). */
+enum store_result store_case_retry(struct store *s, const struct store_request *rq, const char *case_id,
+				   char *status, store_case_fn on_case, void *ctx);
 
 /* ---- settlements (store_settlements.c) ---- */
 

@@ -66,24 +66,15 @@ static enum store_result insert_case(struct db_conn *w, const struct case_new *i
 	return db_exec(w, sql, params, "store: insert case");
 }
 
-static enum store_result insert_first_event(struct db_conn *w, const struct case_new *in, const char *status)
+static enum store_result insert_first_event(struct db_conn *w, const struct case_new *in, const char *status,
+					    const char *actor)
 {
 	static const char sql[] = "INSERT INTO case_events (case_id, seq, at, from_status, to_status,"
-				  " source, detail) VALUES (?1, 1, ?2, NULL, ?3, 'api', NULL)";
-	const struct db_param params[] = {DB_TEXT(in->c.id), DB_TEXT(in->c.created_at), DB_TEXT(status), DB_END};
-	return db_exec(w, sql, params, "store: insert event");
-}
-
-static enum store_result insert_idempotency(struct db_conn *w, const struct case_new *in)
-{
-	static const char sql[] = "INSERT INTO idempotency (tenant, key, fingerprint, status, body,"
-				  " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-	/* The body is replayed byte for byte, so it is a BLOB of exact length. */
+				  " source, detail, actor) VALUES (?1, 1, ?2, NULL, ?3, 'api', NULL, ?4)";
 	const struct db_param params[] = {
-		DB_TEXT(in->c.tenant), DB_TEXT(in->idem_key), DB_TEXT(in->idem_fingerprint), DB_INT(in->idem_status),
-		DB_BLOB(in->idem_body, in->idem_body_len), DB_TEXT(in->c.created_at), DB_END,
+		DB_TEXT(in->c.id), DB_TEXT(in->c.created_at), DB_TEXT(status), DB_TEXT(actor), DB_END,
 	};
-	return db_exec(w, sql, params, "store: insert idempotency");
+	return db_exec(w, sql, params, "store: insert event");
 }
 
 /* The inserts of a new case, inside the caller's write transaction. */
@@ -105,12 +96,17 @@ static enum store_result insert_all(struct db_conn *w, const struct case_new *in
 			return STORE_DUPLICATE;
 		return r < 0 ? r : db_fail_msg("store: insert case", why);
 	}
+	struct buf actor = {0};
+	const char *actor_json = store_actor_json(&in->actor, &actor);
 	if (r == STORE_OK)
-		r = insert_first_event(w, in, status);
+		r = insert_first_event(w, in, status, actor_json);
+	if (r == STORE_OK)
+		r = rows_case_event(w, EVENT_CASE_CREATED, in->c.tenant, in->c.id, in->c.created_at, actor_json, NULL);
 	if (r == STORE_OK)
 		r = rows_outbox_add(w, in->c.tenant, in->c.id, OUTBOX_CREATE, NULL, in->c.created_at);
-	if (r == STORE_OK && in->idem_key)
-		r = insert_idempotency(w, in);
+	if (r == STORE_OK)
+		r = rows_idem_record(w, in->c.tenant, &in->idem, in->c.created_at);
+	buf_free(&actor);
 	/* The other rows' keys derive from the new case's id or from the
 	 * idempotency key checked above: a clash there is a fault. */
 	return db_no_duplicate(r, "store: insert case rows");
@@ -123,8 +119,8 @@ enum store_result store_case_create_in_tx(struct db_conn *w, const struct case_n
 	/* Both checks run again inside the transaction: the caller's earlier
 	 * look-ups may be stale by now, and an earlier create of the same
 	 * group commit may have taken the key or the invoice number. */
-	if (in->idem_key) {
-		enum store_result r = rows_idem_lookup(w, in->c.tenant, in->idem_key, in->idem_fingerprint, out);
+	if (in->idem.key) {
+		enum store_result r = rows_idem_check(w, in->c.tenant, &in->idem, &out->replay);
 		if (r != STORE_NOT_FOUND)
 			return r;
 	}
@@ -186,23 +182,23 @@ static int on_settlement_row(void *arg)
  * skips its list. */
 static enum store_result read_lists(struct db_conn *c, const char *id, struct detail_read *d, bool *stop)
 {
-	static const char events[] = "SELECT seq, at, from_status, to_status, source, detail"
+	static const char events[] = "SELECT seq, at, from_status, to_status, source, detail, actor"
 				     " FROM case_events WHERE case_id = ?1 ORDER BY seq";
 	/* forwarded: its outbox row is done (found through outbox_case, not a scan). */
 	static const char payments[] =
 		"SELECT p.id, p.tenant, p.case_id, p.kind, p.amount, p.applied, p.paid_on, p.reference,"
 		" p.source, p.agency_payment_id, p.created_at, EXISTS (SELECT 1 FROM outbox o"
-		" WHERE o.case_id = p.case_id AND o.kind = 'payment' AND o.ref_id = p.id AND o.state = 'done')"
-		" FROM payments p WHERE p.case_id = ?1 AND p.source = 'api' ORDER BY p.created_at, p.id";
-	static const char actions[] = "SELECT id, tenant, case_id, type, comment, state, created_at, updated_at"
-				      " FROM actions WHERE case_id = ?1 ORDER BY created_at, id";
+		" WHERE o.case_id = p.case_id AND o.kind = 'payment' AND o.ref_id = p.id AND o.state = 'done'),"
+		" p.actor FROM payments p WHERE p.case_id = ?1 ORDER BY p.created_at, p.id";
+	static const char actions[] = "SELECT id, tenant, case_id, type, comment, state, created_at, updated_at,"
+				      " actor FROM actions WHERE case_id = ?1 ORDER BY created_at, id";
 	static const char settlements[] = "SELECT settlement_id, amount, allocation_date FROM settlement_allocations"
 					  " WHERE case_id = ?1 ORDER BY allocation_date, settlement_id, pos";
 	const struct db_param by_case[] = {DB_TEXT(id), DB_END};
 	const struct db_col event_cols[] = {
 		DB_COL_INT64(&d->e.seq),   DB_COL_TEXT(&d->e.at),     DB_COL_TEXT(&d->e.from),
 		DB_COL_TEXT(&d->e.to),     DB_COL_TEXT(&d->e.source), DB_COL_TEXT(&d->e.detail),
-		DB_END_COL,
+		DB_COL_TEXT(&d->e.actor),  DB_END_COL,
 	};
 	const struct db_col payment_cols[] = {
 		DB_COL_TEXT(&d->p.id),         DB_COL_TEXT(&d->p.tenant),
@@ -211,14 +207,14 @@ static enum store_result read_lists(struct db_conn *c, const char *id, struct de
 		DB_COL_TEXT(&d->p.paid_on),    DB_COL_TEXT(&d->p.reference),
 		DB_COL_TEXT(&d->p.source),     DB_COL_TEXT(&d->p.agency_payment_id),
 		DB_COL_TEXT(&d->p.created_at), DB_COL_BOOL(&d->p.forwarded),
-		DB_END_COL,
+		DB_COL_TEXT(&d->p.actor),      DB_END_COL,
 	};
 	const struct db_col action_cols[] = {
 		DB_COL_TEXT(&d->a.id),      DB_COL_TEXT(&d->a.tenant),
 		DB_COL_TEXT(&d->a.case_id), DB_COL_NAME((int *)&d->a.type, action_type_names),
 		DB_COL_TEXT(&d->a.comment), DB_COL_TEXT(&d->a.state),
 		DB_COL_TEXT(&d->a.created_at), DB_COL_TEXT(&d->a.updated_at),
-		DB_END_COL,
+		DB_COL_TEXT(&d->a.actor),      DB_END_COL,
 	};
 	const struct db_col settlement_cols[] = {
 		DB_COL_TEXT(&d->sr.settlement_id), DB_COL_INT64(&d->sr.amount), DB_COL_TEXT(&d->sr.allocation_date),

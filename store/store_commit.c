@@ -59,7 +59,7 @@ static struct create_job *take_batch(struct store *s)
 static void clear_answer(struct create_job *j)
 {
 	if (j->result == STORE_REPLAY)
-		free(j->out->body);
+		free(j->out->replay.body);
 	memset(j->out, 0, sizeof *j->out);
 	j->result = STORE_HARD_ERROR;
 }

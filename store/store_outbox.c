@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dates.h"
+#include "lib/jsonw.h"
 #include "store/rows.h"
 #include "store/store_internal.h"
 
@@ -73,36 +75,93 @@ enum store_result store_outbox_requeue_sending(struct store *s, int64_t *requeue
 }
 
 /* The ends of a sending row, each RETURNING kind, ref_id; ?1 is the row. */
+#define ENDED_ROW "RETURNING kind, ref_id, tenant, case_id, attempts"
 static const char outbox_done_sql[] = "UPDATE outbox SET state = 'done', updated_at = " SQL_NOW
-				      " WHERE id = ?1 AND state = 'sending' RETURNING kind, ref_id";
+				      " WHERE id = ?1 AND state = 'sending' " ENDED_ROW;
 /* ?2 next_at, ?3 lookup_first, ?4 last_error */
 static const char outbox_retry_sql[] =
 	"UPDATE outbox SET state = 'pending', next_attempt_at = ?2, lookup_first = ?3,"
 	" last_error = substr(?4, 1, " LAST_ERROR_MAX "), updated_at = " SQL_NOW
-	" WHERE id = ?1 AND state = 'sending' RETURNING kind, ref_id";
+	" WHERE id = ?1 AND state = 'sending' " ENDED_ROW;
 /* ?2 lookup_first, ?3 last_error; the numbers stay those of the last attempt. */
 static const char outbox_fail_sql[] =
 	"UPDATE outbox SET state = 'failed', lookup_first = ?2,"
 	" last_error = substr(?3, 1, " LAST_ERROR_MAX "), updated_at = " SQL_NOW
-	" WHERE id = ?1 AND state = 'sending' RETURNING kind, ref_id";
+	" WHERE id = ?1 AND state = 'sending' " ENDED_ROW;
+
+/* What an ended row was. */
+struct ended_row {
+	int kind;
+	char ref_id[STORE_ID_MAX];
+	char tenant[65];
+	char case_id[STORE_ID_MAX];
+	int attempts;
+};
+
+/* The case.action_failed event of an action or a payment the forwarder
+ * gave up on (the agency refused it, or the attempts ran out). */
+static enum store_result action_failed_event(struct db_conn *w, const struct ended_row *e)
+{
+	static const char action_sql[] = "SELECT type FROM actions WHERE id = ?1";
+	static const char payment_sql[] = "SELECT kind, amount, paid_on FROM payments WHERE id = ?1";
+	const struct db_param by_id[] = {DB_TEXT(e->ref_id), DB_END};
+	char type[STORE_NAME_MAX] = "", kind[STORE_NAME_MAX] = "", paid_on[16] = "", now[DATES_TS_LEN];
+	int64_t amount = 0;
+	dates_now_rfc3339(now);
+	struct buf d = {0};
+	enum store_result r;
+	if (e->kind == OUTBOX_ACTION) {
+		const struct db_col cols[] = {DB_COL_COPY(type), DB_END_COL};
+		r = db_one(w, action_sql, by_id, cols, "store: action failed");
+		jw_key(&d, true, "action");
+		buf_putc(&d, '{');
+		jw_kstr(&d, true, "id", e->ref_id);
+		jw_kstr(&d, false, "type", type);
+	} else {
+		const struct db_col cols[] = {
+			DB_COL_COPY(kind), DB_COL_INT64(&amount), DB_COL_COPY(paid_on), DB_END_COL,
+		};
+		r = db_one(w, payment_sql, by_id, cols, "store: action failed");
+		jw_key(&d, true, "payment");
+		buf_putc(&d, '{');
+		jw_kstr(&d, true, "id", e->ref_id);
+		jw_kstr(&d, false, "kind", kind);
+		jw_kint(&d, false, "amount", amount);
+		jw_kstr(&d, false, "paid_on", paid_on);
+	}
+	buf_putc(&d, '}');
+	jw_kint(&d, false, "attempts", e->attempts);
+	if (r == STORE_OK)
+		r = d.oom ? db_fail_msg("store: action failed", "out of memory")
+			  : rows_case_event(w, EVENT_CASE_ACTION_FAILED, e->tenant, e->case_id, now, NULL,
+					    buf_cstr(&d));
+	buf_free(&d);
+	return r == STORE_NOT_FOUND ? db_fail_msg("store: action failed", "no such action or payment") : r;
+}
 
 /* Ends a sending row with sql and params inside the writer's transaction;
- * an action's row sets its action to action_state (NULL: unchanged).
+ * an action's row sets its action to action_state (NULL: unchanged); a
+ * failed action or payment writes its case.action_failed event.
  * STORE_STATE when the row is not sending (an unknown id included). */
 static enum store_result end_row(struct db_conn *w, const char *sql, const struct db_param *params,
 				 const char *action_state, const char *what)
 {
 	static const char set_action[] = "UPDATE actions SET state = ?2, updated_at = " SQL_NOW " WHERE id = ?1";
-	int kind = OUTBOX_CREATE;
-	char ref_id[STORE_ID_MAX] = "";
-	const struct db_col cols[] = {DB_COL_NAME(&kind, outbox_kind_names), DB_COL_COPY(ref_id), DB_END_COL};
+	struct ended_row e = {.kind = OUTBOX_CREATE};
+	const struct db_col cols[] = {
+		DB_COL_NAME(&e.kind, outbox_kind_names), DB_COL_COPY(e.ref_id), DB_COL_COPY(e.tenant),
+		DB_COL_COPY(e.case_id), DB_COL_INT(&e.attempts, 0), DB_END_COL,
+	};
 	enum store_result r = db_one(w, sql, params, cols, what);
 	if (r == STORE_NOT_FOUND)
 		return STORE_STATE;
-	if (r != STORE_OK || kind != OUTBOX_ACTION || !action_state)
-		return r;
-	const struct db_param action[] = {DB_TEXT(ref_id), DB_TEXT(action_state), DB_END};
-	return db_exec(w, set_action, action, what);
+	if (r == STORE_OK && e.kind == OUTBOX_ACTION && action_state) {
+		const struct db_param action[] = {DB_TEXT(e.ref_id), DB_TEXT(action_state), DB_END};
+		r = db_exec(w, set_action, action, what);
+	}
+	if (r == STORE_OK && sql == outbox_fail_sql && e.kind != OUTBOX_CREATE)
+		r = action_failed_event(w, &e);
+	return r;
 }
 
 /* end_row in a transaction of its own. */
@@ -247,16 +306,35 @@ struct agency_state {
 	const char *agency_case_id, *stage, *agency_status;
 	int64_t interest, costs;
 	bool change;
+	bool stage_change;          /* f's stage differs: a case.stage_changed event */
+	char *previous_stage;       /* its stage before (malloc'd, NULL for none) */
 };
 
 static int compare_fields(void *arg)
 {
 	struct agency_state *a = arg;
 	const struct case_agency_fields *f = a->f;
-	a->change = f && (differs(f->agency_case_id, a->agency_case_id) || differs(f->stage, a->stage) ||
+	a->stage_change = f && differs(f->stage, a->stage);
+	a->change = f && (differs(f->agency_case_id, a->agency_case_id) || a->stage_change ||
 			  differs(f->agency_status, a->agency_status) ||
 			  (f->has_charges && (f->interest != a->interest || f->costs != a->costs)));
+	if (a->stage_change && a->stage && !(a->previous_stage = strdup(a->stage)))
+		return 1; /* out of memory: found below as no status read */
 	return 0;
+}
+
+/* The case.stage_changed event after the stage moved on from previous. */
+static enum store_result stage_event(struct db_conn *w, const char *tenant, const char *case_id, const char *previous,
+				     const char *source, const char *now)
+{
+	struct buf d = {0};
+	jw_kstr(&d, true, "previous_stage", previous);
+	jw_kstr(&d, false, "source", source);
+	enum store_result r = d.oom ? db_fail_msg("store: stage event", "out of memory")
+				    : rows_case_event(w, EVENT_CASE_STAGE_CHANGED, tenant, case_id, now, NULL,
+						      buf_cstr(&d));
+	buf_free(&d);
+	return r;
 }
 
 /* Reads the case's status and whether f would change it, comparing against
@@ -272,7 +350,10 @@ static enum store_result agency_state_read(struct db_conn *w, const char *tenant
 		DB_COL_TEXT(&a->agency_status), DB_COL_INT64(&a->interest), DB_COL_INT64(&a->costs), DB_END_COL,
 	};
 	a->status[0] = '\0';
-	enum store_result r = db_each(w, sql, params, cols, compare_fields, a, NULL, "store: transition");
+	bool stopped = false;
+	enum store_result r = db_each(w, sql, params, cols, compare_fields, a, &stopped, "store: transition");
+	if (r == STORE_OK && stopped)
+		return db_fail_msg("store: transition", "out of memory");
 	return r == STORE_OK && !a->status[0] ? STORE_NOT_FOUND : r;
 }
 
@@ -301,22 +382,22 @@ static enum store_result transition_in_tx(struct db_conn *w, const char *tenant,
 	struct agency_state a = {.f = f};
 	*wrote = false;
 	enum store_result r = agency_state_read(w, tenant, case_id, &a);
-	if (r != STORE_OK)
-		return r;
-	if (!rows_status_in(a.status, from_mask))
-		return STORE_STATE;
-	bool move = to && strcmp(to, a.status) != 0;
-	if (!move && !a.change)
-		return STORE_OK; /* nothing to write */
-	*wrote = true;
-	if (a.change)
-		r = fields_update(w, case_id, f, now);
-	if (r == STORE_OK && move)
-		r = rows_set_status(w, case_id, to, now);
-	if (r == STORE_OK && move)
-		r = rows_event_add(w, case_id, now, a.status, to, source, detail);
-	if (r == STORE_OK && move && strcmp(to, "rejected") == 0)
-		r = rows_cancel_queue(w, case_id, now);
+	bool move = r == STORE_OK && to && strcmp(to, a.status) != 0;
+	if (r == STORE_OK && !rows_status_in(a.status, from_mask))
+		r = STORE_STATE;
+	else if (r == STORE_OK && (move || a.change)) { /* else nothing to write */
+		*wrote = true;
+		if (a.change)
+			r = fields_update(w, case_id, f, now);
+		/* The forwarder and the sync act for nobody: no actor. */
+		if (r == STORE_OK && move)
+			r = rows_move(w, tenant, case_id, a.status, to, source, detail, NULL, now);
+		if (r == STORE_OK && a.stage_change)
+			r = stage_event(w, tenant, case_id, a.previous_stage, source, now);
+		if (r == STORE_OK && move && strcmp(to, "rejected") == 0)
+			r = rows_cancel_queue(w, case_id, now);
+	}
+	free(a.previous_stage);
 	return r;
 }
 

@@ -53,11 +53,11 @@ enum store_result store_settings_put(struct store *s, const char *tenant, const 
 	return store_write_finish(s, r);
 }
 
-enum store_result store_idempotency_get(struct store *s, const char *tenant, const char *key, const char *fingerprint,
-					struct case_create_result *out)
+enum store_result store_idempotency_get(struct store *s, const char *tenant, const struct store_idem *idem,
+					struct store_replay *out)
 {
 	struct db_conn *c = store_reader_get(s);
-	enum store_result r = rows_idem_lookup(c, tenant, key, fingerprint, out);
+	enum store_result r = rows_idem_check(c, tenant, idem, out);
 	store_reader_put(s, c);
 	return r;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/ids.h"
+#include "lib/jsonw.h"
 #include "store/rows.h"
 #include "store/store_internal.h"
 
@@ -182,6 +183,28 @@ static enum store_result begin_import(struct store *s, struct db_conn **w, const
 
 /* ---- payments ---- */
 
+/* The case.payment_received event of a payment the agency collected. */
+static enum store_result agency_payment_event(struct db_conn *w, const struct payment_row *p)
+{
+	struct buf d = {0};
+	jw_key(&d, true, "payment");
+	buf_putc(&d, '{');
+	jw_kstr(&d, true, "id", p->id);
+	jw_kstr(&d, false, "kind", payment_kind_name(p->kind));
+	jw_kint(&d, false, "amount", p->amount);
+	jw_kint(&d, false, "applied", p->applied);
+	jw_kstr(&d, false, "paid_on", p->paid_on);
+	jw_kstr(&d, false, "reference", NULL);
+	jw_kstr(&d, false, "source", "agency");
+	jw_kstr(&d, false, "agency_payment_id", p->agency_payment_id);
+	buf_putc(&d, '}');
+	enum store_result r = d.oom ? db_fail_msg("store: payment event", "out of memory")
+				    : rows_case_event(w, EVENT_CASE_PAYMENT_RECEIVED, p->tenant, p->case_id,
+						      p->created_at, NULL, buf_cstr(&d));
+	buf_free(&d);
+	return r;
+}
+
 enum store_result store_sync_payment(struct store *s, const char *tenant, const struct agency_payment *p,
 				     const char *now, bool *applied)
 {
@@ -215,6 +238,8 @@ enum store_result store_sync_payment(struct store *s, const char *tenant, const 
 	r = db_no_duplicate(rows_payment_insert(w, &row), "store: sync payment");
 	if (r == STORE_OK && count > 0)
 		r = rows_balance_add(w, m.id, count, 0, now);
+	if (r == STORE_OK)
+		r = agency_payment_event(w, &row);
 out:
 	r = store_write_finish(s, r); /* a repeat commits nothing */
 	if (r == STORE_OK && applied)
@@ -271,13 +296,44 @@ enum store_result store_sync_settlement(struct store *s, const char *tenant, con
 	if (r != STORE_OK || known)
 		goto out;
 	r = settlement_insert(w, tenant, id, in, now);
+	/* The settlement.created event, written as the allocations are linked. */
+	struct buf d = {0};
+	jw_kstr(&d, true, "id", id);
+	jw_kstr(&d, false, "agency_settlement_id", in->agency_settlement_id);
+	jw_kstr(&d, false, "settlement_date", in->settlement_date);
+	jw_kstr(&d, false, "agency", in->agency);
+	jw_kstr(&d, false, "remittance_reference", in->remittance_reference);
+	jw_kint(&d, false, "amount", in->amount);
+	jw_kstr(&d, false, "currency", in->currency);
+	jw_key(&d, false, "allocations");
+	buf_putc(&d, '[');
 	for (size_t i = 0; r == STORE_OK && i < in->nallocations; i++) {
 		const struct agency_allocation *a = &in->allocations[i];
 		struct case_match m;
-		r = match_case(w, tenant, a->agency_case_id, a->invoice_number, &m);
-		if (r == STORE_OK || r == STORE_NOT_FOUND)
-			r = allocation_insert(w, id, i, r == STORE_OK ? m.id : NULL, a);
+		enum store_result found = match_case(w, tenant, a->agency_case_id, a->invoice_number, &m);
+		const char *case_id = found == STORE_OK ? m.id : NULL;
+		r = found == STORE_OK || found == STORE_NOT_FOUND ? allocation_insert(w, id, i, case_id, a) : found;
+		if (i)
+			buf_putc(&d, ',');
+		buf_putc(&d, '{');
+		jw_kstr(&d, true, "allocation_id", a->allocation_id);
+		jw_kstr(&d, false, "case_id", case_id);
+		jw_kstr(&d, false, "invoice_number", a->invoice_number);
+		jw_kint(&d, false, "amount", a->amount);
+		jw_kstr(&d, false, "allocation_date", a->allocation_date);
+		buf_putc(&d, '}');
 	}
+	buf_putc(&d, ']');
+	if (r == STORE_OK && d.oom)
+		r = db_fail_msg("store: settlement event", "out of memory");
+	if (r == STORE_OK) {
+		const struct event_new e = {
+			.type = EVENT_SETTLEMENT_CREATED, .tenant = tenant, .at = now, .subject = id,
+			.data = buf_cstr(&d),
+		};
+		r = rows_event_emit(w, &e, NULL);
+	}
+	buf_free(&d);
 out:
 	/* STORE_DUPLICATE (a repeated allocation id) rolls everything back. */
 	r = store_write_finish(s, r);

@@ -19,7 +19,7 @@ BIN = os.path.join(ROOT, os.environ.get("INKASSO_BIN", "bin/inkasso"))
 SIM_BIN = os.path.join(ROOT, os.environ.get("AGENCY_SIM_BIN", "bin/agency-sim"))
 PRISM = os.environ.get("PRISM_BIN", os.path.join(ROOT, ".tools/node_modules/.bin/prism"))
 SECRET = "http-test-secret-0123456789abcdef-0123456789"
-ALL_SCOPES = "cases:read cases:write settings:write"
+ALL_SCOPES = "cases:read cases:write settings:write webhooks:write"
 
 
 def free_port():
@@ -102,8 +102,9 @@ class Service:
             return f.read().decode("utf-8", "replace")
 
 
-def mint(tenant, scope=ALL_SCOPES, ttl=3600):
-    out = subprocess.run([BIN, "token", "--tenant", tenant, "--scope", scope, "--ttl", str(ttl)],
+def mint(tenant, scope=ALL_SCOPES, ttl=3600, sub=None):
+    extra = ["--sub", sub] if sub else []
+    out = subprocess.run([BIN, "token", "--tenant", tenant, "--scope", scope, "--ttl", str(ttl)] + extra,
                          env={**os.environ, "INKASSO_JWT_SECRET": SECRET},
                          capture_output=True, text=True, check=True)
     return out.stdout.strip()
@@ -142,6 +143,12 @@ class Api:
 
     def put(self, path, tenant=None, **kw):
         return self.call("PUT", path, tenant, **kw)
+
+    def patch(self, path, tenant=None, **kw):
+        return self.call("PATCH", path, tenant, **kw)
+
+    def delete(self, path, tenant=None, **kw):
+        return self.call("DELETE", path, tenant, **kw)
 
     def configure(self, tenant, **overrides):
         body = {"creditor_reference": "CR-" + tenant, "api_key": "key-" + tenant,

@@ -77,7 +77,9 @@ def test_create_answers_201_with_the_pending_case(api, std):
     assert (c["service"], c["debtor_type"], c["your_reference"]) == ("collection", "consumer", "cus_551")
     assert TIMESTAMP.match(c["created_at"]) and c["updated_at"] == c["created_at"]
     assert c["submitted_at"] is None and c["closed_at"] is None
-    assert c["events"] == [{"at": c["created_at"], "from": None, "to": "pending", "source": "api", "detail": None}]
+    actor = {"sub": None, "request_id": r.headers["X-Request-Id"]}  # the std token has no sub
+    assert c["events"] == [{"at": c["created_at"], "from": None, "to": "pending", "source": "api", "detail": None,
+                            "actor": actor}]
     assert c["balance"] == {"currency": "NOK", "original": 124900, "paid": 0, "credited": 0, "remaining": 124900,
                             "interest": 0, "costs": 3500}
     inv = c["invoice"]
@@ -498,6 +500,9 @@ HOSTILE = [
     ("latin-1 byte", b'{"a": "caf\xe9"}'),
     ("invalid UTF-8 in a key", b'{"\xff": 1}'),
     ("\\u0000 in a string", b'{"a": "x\\u0000y"}'),
+    ("lone high surrogate escape", b'{"a": "\\ud800"}'),
+    ("lone low surrogate escape", b'{"a": "x\\udc00"}'),
+    ("high surrogate then a letter", b'{"debtor": {"name": "\\ud83d\\u0041"}}'),
     ("\\u0000 in a key", b'{"a\\u0000b": 1}'),
     ("\\u0000 deep", b'{"debtor": {"name": "Kari\\u0000Nordmann"}}'),
     ("raw NUL byte", b'{"a": "x\x00y"}'),

@@ -2,6 +2,7 @@
 """Idempotency-Key (tenant + key, first answer replayed byte for byte) and the
 business key behind it: one live case per (tenant, invoice number)."""
 import json
+import signal
 import threading
 import uuid
 
@@ -52,15 +53,29 @@ def test_same_key_different_body_is_422(api, tenant):
     assert post(api, tenant, body, k).content == first.content
 
 
-def test_bodies_are_compared_byte_for_byte(direct):
-    # Same JSON value, other bytes: a different body (openapi.yaml). Raw bytes
-    # go straight to the service: a proxy may re-serialise them.
-    t = "t_idem_bytes_" + uuid.uuid4().hex[:6]
+def test_bodies_are_compared_as_json_values(direct):
+    # The same JSON value in other bytes (member order, whitespace, escapes,
+    # 124900 as 124900.0) is the same request. Raw bytes go straight to the
+    # service: a proxy may re-serialise them.
+    t = "t_idem_value_" + uuid.uuid4().hex[:6]
     direct.configure(t)
     body, k = valid_case(), key()
-    assert post(direct, t, None, k, raw=json.dumps(body)).status_code == 201
-    r = post(direct, t, None, k, raw=json.dumps(body, indent=2))
-    assert_problem(r, 422, "idempotency_key_reused")
+    first = post(direct, t, None, k, raw=json.dumps(body))
+    assert first.status_code == 201, first.text
+    reordered = json.dumps(dict(reversed(list(body.items()))), indent=2)
+    escaped = json.dumps(body, ensure_ascii=True).replace('"cus_551"', '"\\u0063us_551"')
+    spelled = json.dumps(body).replace('"original_amount": 124900', '"original_amount": 124900.0')
+    assert spelled != json.dumps(body)
+    for raw in (reordered, escaped, spelled, "\n  " + json.dumps(body) + "\n"):
+        again = post(direct, t, None, k, raw=raw)
+        assert (again.status_code, again.content) == (201, first.content), raw[:80]
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.headers["Location"] == first.headers["Location"]
+    assert "Idempotent-Replayed" not in first.headers
+    changed = json.loads(json.dumps(body))
+    changed["invoice"]["original_amount"] = 124901
+    assert_problem(post(direct, t, None, k, raw=json.dumps(changed)), 422, "idempotency_key_reused")
+    assert len(list_all(direct, t)) == 1
 
 
 @pytest.mark.parametrize("k, status", [
@@ -191,3 +206,140 @@ def test_concurrent_duplicates_create_one_case(direct):
     [winner] = [j for s, j in results if s == 201]
     assert all(j["case_id"] == winner["id"] for s, j in results if s == 409)
     assert len(list_all(direct, t)) == 1
+
+
+# --- every POST: payments, actions, retry -------------------------------------------
+
+def send(client, tenant, path, body, k):
+    headers = {"Idempotency-Key": k}
+    if body is None:
+        return client.post(path, tenant, headers=headers)
+    return client.post(path, tenant, data=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
+
+
+def test_a_retried_payment_is_booked_once(api, tenant):
+    case = create_case(api, tenant)
+    path, k = f"/v1/collection-cases/{case['id']}/payments", key()
+    body = {"amount": 25000, "paid_on": "2026-01-09", "reference": "BANK-1"}
+    first = send(api, tenant, path, body, k)
+    assert first.status_code == 201, first.text
+    for again in (body, dict(reversed(list(body.items())))):
+        r = send(api, tenant, path, again, k)
+        assert (r.status_code, r.content) == (201, first.content)
+        assert r.headers["Idempotent-Replayed"] == "true"
+    detail = api.get(f"/v1/collection-cases/{case['id']}", tenant).json()
+    assert [p["id"] for p in detail["payments"]] == [first.json()["id"]]
+    assert detail["balance"]["paid"] == 25000
+    # The key with another body, or on another path: refused, nothing booked.
+    assert_problem(send(api, tenant, path, {**body, "amount": 1}, k), 422, "idempotency_key_reused")
+    assert_problem(send(api, tenant, f"/v1/collection-cases/{case['id']}/actions", {"type": "comment"}, k),
+                   422, "idempotency_key_reused")
+    assert api.get(f"/v1/collection-cases/{case['id']}", tenant).json()["balance"]["paid"] == 25000
+
+
+def test_the_key_is_checked_before_every_other_rule(api, direct, tenant):
+    case = create_case(api, tenant)
+    path, k = f"/v1/collection-cases/{case['id']}/payments", key()
+    body = {"amount": 124900, "paid_on": "2026-01-09"}
+    first = send(api, tenant, path, body, k)
+    assert first.status_code == 201, first.text
+    # The case is paid in full now: the same payment again would be 422
+    # (above the remaining balance); the key answers first.
+    r = send(api, tenant, path, body, k)
+    assert (r.status_code, r.content) == (201, first.content)
+    # A malformed body with a used key: the key's answer, not a 400 (straight to
+    # the service: the validating proxy refuses bodies that are not JSON itself).
+    r = direct.post(path, tenant, data=b"{not json", headers={"Idempotency-Key": k, "Content-Type": "application/json"})
+    assert_problem(r, 422, "idempotency_key_reused")
+
+
+def test_a_reference_booked_before_is_409_duplicate_payment(api, tenant):
+    case = create_case(api, tenant)
+    path = f"/v1/collection-cases/{case['id']}/payments"
+    first = api.post(path, tenant, json={"amount": 100, "paid_on": "2026-01-09", "reference": "BANK-9"})
+    assert first.status_code == 201, first.text
+    for k in (None, key()):
+        r = api.post(path, tenant, json={"amount": 100, "paid_on": "2026-01-09", "reference": "BANK-9"},
+                     headers={"Idempotency-Key": k} if k else {})
+        p = assert_problem(r, 409, "duplicate_payment")
+        assert p["payment_id"] == first.json()["id"]
+    # Another kind, or no reference, is another payment.
+    assert api.post(path, tenant, json={"kind": "credit_note", "amount": 100, "paid_on": "2026-01-09",
+                                        "reference": "BANK-9"}).status_code == 201
+    assert api.post(path, tenant, json={"amount": 100, "paid_on": "2026-01-09"}).status_code == 201
+    assert api.post(path, tenant, json={"amount": 100, "paid_on": "2026-01-09"}).status_code == 201
+    assert len(api.get(f"/v1/collection-cases/{case['id']}", tenant).json()["payments"]) == 4
+
+
+def test_actions_and_retry_replay(api, tenant, service):
+    case = create_case(api, tenant)
+    path, k = f"/v1/collection-cases/{case['id']}/actions", key()
+    first = send(api, tenant, path, {"type": "comment", "comment": "called"}, k)
+    assert first.status_code == 202, first.text
+    r = send(api, tenant, path, {"comment": "called", "type": "comment"}, k)
+    assert (r.status_code, r.content, r.headers["Idempotent-Replayed"]) == (202, first.content, "true")
+    actions = api.get(f"/v1/collection-cases/{case['id']}", tenant).json()["actions"]
+    assert [a["id"] for a in actions] == [first.json()["id"]]
+    # retry: a refused retry (409, the case is not failed) records nothing,
+    # so the same key still works once the case can be retried.
+    rk = key()
+    assert_problem(send(api, tenant, f"/v1/collection-cases/{case['id']}/retry", None, rk), 409, "invalid_state")
+    assert_problem(send(api, tenant, f"/v1/collection-cases/{case['id']}/retry", None, rk), 409, "invalid_state")
+
+
+def test_concurrent_payments_with_one_key_book_once(direct):
+    t = "t_idem_pay_race_" + uuid.uuid4().hex[:6]
+    direct.configure(t)
+    case = create_case(direct, t)
+    url = direct.base + f"/v1/collection-cases/{case['id']}/payments"
+    body, k = json.dumps({"amount": 700, "paid_on": "2026-01-09", "reference": "RACE"}), key()
+    results = []
+
+    def one():
+        import requests
+        r = requests.post(url, data=body, timeout=30, headers={
+            "Authorization": "Bearer " + direct.token(t), "Content-Type": "application/json", "Idempotency-Key": k})
+        results.append((r.status_code, r.content))
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert [s for s, _ in results] == [201] * 8, results
+    assert len({c for _, c in results}) == 1
+    detail = direct.get(f"/v1/collection-cases/{case['id']}", t).json()
+    assert len(detail["payments"]) == 1 and detail["balance"]["paid"] == 700
+
+
+def test_a_replay_survives_a_crash(fresh_service):
+    from conftest import Api
+    s = fresh_service.start()
+    api = Api(s.url)
+    t = "t_idem_crash"
+    api.configure(t)
+    case = create_case(api, t)
+    path, k = f"/v1/collection-cases/{case['id']}/payments", key()
+    first = send(api, t, path, {"amount": 300, "paid_on": "2026-01-09"}, k)
+    assert first.status_code == 201
+    s.stop(signal.SIGKILL)
+    s.start()
+    again = send(api, t, path, {"amount": 300, "paid_on": "2026-01-09"}, k)
+    assert (again.status_code, again.content) == (201, first.content)
+    assert len(api.get(f"/v1/collection-cases/{case['id']}", t).json()["payments"]) == 1
+
+
+def test_preview_checks_the_key_and_records_nothing(api, tenant):
+    k = key()
+    body = valid_case()
+    for _ in range(2):
+        r = post_to(api, tenant, "/v1/collection-cases/preview", body, k)
+        assert r.status_code == 200 and "Idempotent-Replayed" not in r.headers, r.text
+    created = post(api, tenant, body, k)   # the key was never taken by the previews
+    assert created.status_code == 201, created.text
+    assert_problem(post_to(api, tenant, "/v1/collection-cases/preview", body, k), 422, "idempotency_key_reused")
+
+
+def post_to(client, tenant, path, body, k):
+    return client.post(path, tenant, data=json.dumps(body),
+                       headers={"Content-Type": "application/json", "Idempotency-Key": k})

@@ -11,7 +11,10 @@ be 405) is called with the attacker's token on the victim's ids, with the
 victim's filters (invoice_number, q, national_id, date_of_birth, cursors) and
 the victim's bodies and idempotency keys. Figures: operations covered, requests,
 answers containing any of the victim's data (0), victim ids answered other than
-exactly like an unknown id (0), changes to the victim's snapshot (0).
+exactly like an unknown id (0), changes to the victim's snapshot (0). The
+victim's events and webhook endpoints (one each tenant, on a closed loopback
+port) are attacked like its cases: ids, cursors, filters, PATCH, DELETE and
+every action.
 
     tests/proof/isolation_matrix.py [--cases 6] [--quick] [--logs DIR]
 """
@@ -85,6 +88,11 @@ def setup_tenant(c, sim, t, out):
     assert sim.settle("key-" + t.id)["settlements_created"] == 1
     K.wait_until(lambda: c.call("GET", "/v1/settlements", t.id).json()["data"], timeout=30, interval=0.2)
     wait_case(c, t, t.cases[1], lambda x: x["settlements"])
+    # Port 9 on loopback: nothing listens; the deliveries fail and retry late.
+    r = c.call("POST", "/v1/webhook-endpoints", t.id,
+               {"url": f"http://127.0.0.1:9/hooks-{t.label}-{uuid.uuid4().hex[:6]}", "event_types": ["*"],
+                "description": f"hook-{t.label}-{uuid.uuid4().hex[:6]}"})
+    assert r.status_code == 201, r.text
     out(f"tenant {t.id}: {len(t.cases)} cases, 2 at the agency, 1 paid and settled")
 
 
@@ -107,9 +115,24 @@ def snapshot(c, t):
     cases = list_all(c, t.id, "/v1/collection-cases")
     details = {x["id"]: c.call("GET", f"/v1/collection-cases/{x['id']}", t.id).json() for x in cases}
     sts = list_all(c, t.id, "/v1/settlements")
+    hooks = list_all(c, t.id, "/v1/webhook-endpoints")
     return {"cases": cases, "details": details, "settings": c.call("GET", "/v1/agency-settings", t.id).json(),
             "settlements": sts,
-            "settlement_details": {s["id"]: c.call("GET", f"/v1/settlements/{s['id']}", t.id).json() for s in sts}}
+            "settlement_details": {s["id"]: c.call("GET", f"/v1/settlements/{s['id']}", t.id).json() for s in sts},
+            "events": feed_all(c, t.id), "webhook_endpoints": hooks}
+
+
+def feed_all(c, tid):
+    out, after = [], None
+    for _ in range(200):
+        r = c.call("GET", "/v1/events?limit=200" + ("&after=" + after if after else ""), tid)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        out += page["data"]
+        after = page["next_cursor"]
+        if not page["has_more"]:
+            return out
+    raise AssertionError("the feed did not end")
 
 
 def stable_snapshot(c, t, timeout=30):
@@ -153,6 +176,9 @@ def victim_secrets(v, snap, attacker_snap):
         s |= {b["debtor"]["national_id"], b["debtor"]["name"].lower()}
     for st in snap["settlements"]:
         s |= {st["id"], st.get("agency_settlement_id"), st.get("remittance_reference")}
+    s |= {e["id"] for e in snap["events"]}
+    s |= {h["id"] for h in snap["webhook_endpoints"]} | {h["url"] for h in snap["webhook_endpoints"]}
+    s |= {h["description"] for h in snap["webhook_endpoints"]}
     s |= set(v.idem)
     return {x for x in s if isinstance(x, str) and len(x) >= 6 and x not in own and x.lower() not in own}
 
@@ -167,6 +193,18 @@ def cursors(c, tid, path):
             return out
         cursor = page["next_cursor"]
         out.append(cursor)
+    return out
+
+
+def event_cursors(c, tid):
+    """The feed's cursors of the tenant, one per event of its first ten."""
+    out, after = [], None
+    for _ in range(10):
+        page = c.call("GET", "/v1/events?limit=1" + ("&after=" + after if after else ""), tid).json()
+        if not page["data"]:
+            return out
+        after = page["next_cursor"]
+        out.append(after)
     return out
 
 
@@ -191,6 +229,8 @@ def requests_for(path, method, op, v, vsnap, a, c):
     """[(method, url, body, headers, expect_unknown_like)] for one operation."""
     case_ids = [d["id"] for d in vsnap["details"].values()]
     st_ids = [s["id"] for s in vsnap["settlements"]]
+    ev_ids = [e["id"] for e in vsnap["events"]][:6]
+    hook_ids = [h["id"] for h in vsnap["webhook_endpoints"]]
     other_ids = ([p["id"] for d in vsnap["details"].values() for p in d["payments"]]
                  + [x["id"] for d in vsnap["details"].values() for x in d["actions"]]
                  + [d["agency_case_id"] for d in vsnap["details"].values() if d.get("agency_case_id")]
@@ -198,8 +238,12 @@ def requests_for(path, method, op, v, vsnap, a, c):
     yday = (K.today() - dt.timedelta(days=1)).isoformat()
     out = []
     if "{id}" in path:
-        own = case_ids if path.startswith("/v1/collection-cases") else st_ids
-        ids = [(i, True) for i in own] + [(i, False) for i in (st_ids if own is case_ids else case_ids) + other_ids]
+        kinds = {"/v1/collection-cases": case_ids, "/v1/settlements": st_ids, "/v1/events": ev_ids,
+                 "/v1/webhook-endpoints": hook_ids}
+        base = path[:path.index("/{id}")]
+        own = kinds[base]
+        ids = [(i, True) for i in own] + [(i, False) for k, v in kinds.items() if k != base for i in v] \
+            + [(i, False) for i in other_ids]
         bodies = [None]
         if path.endswith("/payments"):
             bodies = [{"kind": "payment", "amount": 100, "paid_on": yday, "reference": "x"},
@@ -207,8 +251,12 @@ def requests_for(path, method, op, v, vsnap, a, c):
         elif path.endswith("/actions"):
             bodies = [{"type": t, "comment": "x"} if t == "comment" else {"type": t}
                       for t in ("comment", "withdraw", "pause", "resume", "dispute")]
-        elif path.endswith("/retry"):
+        elif path.endswith("/retry") or path.endswith("/rotate-secret") or path.endswith("/test"):
             bodies = [{}]
+        elif path.endswith("/recover"):
+            bodies = [{"since": "2000-01-01T00:00:00Z"}]
+        elif base == "/v1/webhook-endpoints" and method == "PATCH":
+            bodies = [{"enabled": False}, {"url": "http://127.0.0.1:9/stolen", "event_types": ["case.created"]}]
         for i, same_kind in ids:
             for b in bodies:
                 out.append((method, path.replace("{id}", urllib.parse.quote(i, safe="")), b, {}, same_kind))
@@ -218,11 +266,16 @@ def requests_for(path, method, op, v, vsnap, a, c):
         params += [p for p in ("status", "q", "invoice_number", "debtor_type", "date_of_birth", "national_id",
                                "created_from", "created_to", "limit", "cursor")
                    if path == "/v1/collection-cases" and p not in params]
-        if path == "/v1/settlements":
+        if path in ("/v1/settlements", "/v1/webhook-endpoints"):
             params += [p for p in ("limit", "cursor") if p not in params]
+        if path == "/v1/events":
+            params += [p for p in ("after", "case_id", "type", "limit") if p not in params]
         out.append((method, path, None, {}, False))
         pool = query_pool(v, vsnap, c)
         pool["cursor"] = v.cursors.get(path, [])
+        pool["after"] = v.cursors.get(path, [])
+        pool["case_id"] = case_ids
+        pool["type"] = ["case.created", "case.payment_received,settlement.created"]
         for p in params:
             for val in pool.get(p, []):
                 out.append((method, path + "?" + urllib.parse.urlencode({p: val}), None, {}, False))
@@ -335,7 +388,8 @@ def run(n_cases=6, logs=None, out=print):
     sim = svc = None
     try:
         sim = K.Sim(ld, "agency-sim-isolation").start()
-        svc = K.Inkasso(ld, "inkasso-isolation", env=K.agency_env(sim)).start()
+        svc = K.Inkasso(ld, "inkasso-isolation", env={**K.agency_env(sim), "INKASSO_WEBHOOK_ALLOW_PRIVATE": "1",
+                                                                 "INKASSO_WEBHOOK_RETRY_SCHEDULE": "1h"}).start()
         c = K.Client(svc.url)
         spec = c.s.get(svc.url + "/openapi.yaml", timeout=10).text
         ops = K.openapi_operations(spec)
@@ -349,6 +403,7 @@ def run(n_cases=6, logs=None, out=print):
             setup_tenant(c, sim, t, out)
         for t in (A, B):
             t.cursors = {p: cursors(c, t.id, p) for p in ("/v1/collection-cases", "/v1/settlements")}
+            t.cursors["/v1/events"] = event_cursors(c, t.id)
         fig = {"operations_in_openapi": len(ops), "cases_per_tenant": n_cases}
         total_req = total_leaks = total_dist = total_changes = 0
         unexpected = []

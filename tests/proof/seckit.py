@@ -26,7 +26,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(ROOT, os.environ.get("INKASSO_BIN", "bin/inkasso"))
 SIM_BIN = os.path.join(ROOT, os.environ.get("AGENCY_SIM_BIN", "bin/agency-sim"))
 SECRET = "proof-sec-secret-0123456789abcdef-0123456789"
-ALL_SCOPES = "cases:read cases:write settings:write"
+ALL_SCOPES = "cases:read cases:write settings:write webhooks:write"
 # The simulator moves nothing by itself: the proofs drive it by hand.
 SIM_STILL = ("--assign-delay", "0.2", "--advance-seconds", "0.1", "--reminder-seconds", "3600",
              "--collection-seconds", "3600", "--settle-seconds", "3600")

@@ -870,7 +870,7 @@ Test(auth, parse_scopes)
 static void expect_minted(const struct auth_config *cfg, const char *key, const char *pub, unsigned scopes)
 {
 	char err[256] = "";
-	char *tok = auth_mint(cfg, key, "tenant_1", "cases:read settings:write", 3600, NOW, err, sizeof err);
+	char *tok = auth_mint(cfg, key, "tenant_1", "cases:read settings:write", NULL, 3600, NOW, err, sizeof err);
 	cr_assert_not_null(tok, "mint: %s", err);
 	struct auth_config vc = *cfg;
 	if (pub) {
@@ -911,7 +911,7 @@ Test(auth_keys, mint_token_without_scope)
 {
 	char err[256];
 	struct auth_config hs = {.secret = secret};
-	char *tok = auth_mint(&hs, NULL, "acme", NULL, 60, NOW, err, sizeof err);
+	char *tok = auth_mint(&hs, NULL, "acme", NULL, NULL, 60, NOW, err, sizeof err);
 	cr_assert_not_null(tok, "%s", err);
 	struct auth *a = auth_new(&hs, err, sizeof err);
 	char *value = bearer("Bearer ", tok);
@@ -960,13 +960,13 @@ Test(auth_keys, mint_refuses)
 		const struct mint_case *k = &cases[i];
 		char err[256] = "";
 		struct auth_config cfg = {.alg = k->alg, .secret = k->secret};
-		char *tok = auth_mint(&cfg, k->key, k->tenant, k->scope, k->ttl, NOW, err, sizeof err);
+		char *tok = auth_mint(&cfg, k->key, k->tenant, k->scope, NULL, k->ttl, NOW, err, sizeof err);
 		cr_expect_null(tok, "%s: minted", k->name);
 		free(tok);
 		cr_expect(strstr(err, k->err) != NULL, "%s: \"%s\" lacks \"%s\"", k->name, err, k->err);
 	}
 	struct auth_config cfg = {.secret = secret};
 	char err[64];
-	cr_assert_null(auth_mint(&cfg, NULL, "acme", NULL, 60, -1, err, sizeof err));
-	cr_assert_null(auth_mint(NULL, NULL, "acme", NULL, 60, NOW, NULL, 0));
+	cr_assert_null(auth_mint(&cfg, NULL, "acme", NULL, NULL, 60, -1, err, sizeof err));
+	cr_assert_null(auth_mint(NULL, NULL, "acme", NULL, NULL, 60, NOW, NULL, 0));
 }

@@ -53,6 +53,14 @@ static void raw_exec(const char *sql)
 	sqlite3_close(db);
 }
 
+/* The record of (tenant, key) looked up with fingerprint fp. */
+static enum store_result idem_get(struct store *st, const char *tenant, const char *key, const char *fp,
+				  struct case_create_result *res)
+{
+	const struct store_idem idem = {.key = key, .fingerprint = fp};
+	return store_idempotency_get(st, tenant, &idem, &res->replay);
+}
+
 static int64_t raw_int(const char *sql)
 {
 	sqlite3 *db = raw_open();
@@ -358,7 +366,7 @@ Test(cases, create_then_get_with_first_event_and_outbox)
 	struct case_create_result res;
 	cr_assert_eq(store_case_create(s, &t.n, &res), STORE_OK);
 	cr_assert_eq(res.seq, 1);
-	cr_assert_null(res.body);
+	cr_assert_null(res.replay.body);
 
 	struct got g = {0};
 	cr_assert_eq(store_case_get(s, "t1", t.id, got_case, got_event, &g), STORE_OK);
@@ -507,61 +515,61 @@ Test(cases, idempotency_replay_and_reuse)
 	static const char body[] = "{\"id\":\"x\"}\0tail"; /* replayed byte for byte, NUL included */
 	struct tcase t;
 	tcase_init(&t, "t1", "INV-1");
-	t.n.idem_key = "key-1";
-	t.n.idem_fingerprint = "fp-a";
-	t.n.idem_status = 201;
-	t.n.idem_body = body;
-	t.n.idem_body_len = sizeof body - 1;
+	t.n.idem.key = "key-1";
+	t.n.idem.fingerprint = "fp-a";
+	t.n.idem.status = 201;
+	t.n.idem.body = body;
+	t.n.idem.body_len = sizeof body - 1;
 	struct case_create_result res;
 	cr_assert_eq(store_case_create(s, &t.n, &res), STORE_OK);
 
 	/* Same key, same body: the stored answer, even for another invoice. */
 	struct tcase again;
 	tcase_init(&again, "t1", "INV-2");
-	again.n.idem_key = "key-1";
-	again.n.idem_fingerprint = "fp-a";
+	again.n.idem.key = "key-1";
+	again.n.idem.fingerprint = "fp-a";
 	cr_assert_eq(store_case_create(s, &again.n, &res), STORE_REPLAY);
-	cr_assert_eq(res.status, 201);
-	cr_assert_eq(res.body_len, sizeof body - 1);
-	cr_assert_eq(memcmp(res.body, body, res.body_len), 0);
-	free(res.body);
+	cr_assert_eq(res.replay.status, 201);
+	cr_assert_eq(res.replay.body_len, sizeof body - 1);
+	cr_assert_eq(memcmp(res.replay.body, body, res.replay.body_len), 0);
+	free(res.replay.body);
 
-	again.n.idem_fingerprint = "fp-b";
+	again.n.idem.fingerprint = "fp-b";
 	cr_assert_eq(store_case_create(s, &again.n, &res), STORE_KEY_REUSED);
-	cr_assert_null(res.body);
+	cr_assert_null(res.replay.body);
 	cr_assert_eq(raw_int("SELECT count(*) FROM cases"), 1, "neither wrote a case");
 
-	cr_assert_eq(store_idempotency_get(s, "t1", "key-1", "fp-a", &res), STORE_REPLAY);
-	cr_assert_eq(res.status, 201);
-	cr_assert_eq(res.body_len, sizeof body - 1);
-	cr_assert_eq(memcmp(res.body, body, res.body_len), 0);
-	free(res.body);
-	res.body = NULL;
-	cr_assert_eq(store_idempotency_get(s, "t1", "key-1", "fp-b", &res), STORE_KEY_REUSED);
-	cr_assert_eq(store_idempotency_get(s, "t1", "key-2", "fp-a", &res), STORE_NOT_FOUND);
-	cr_assert_eq(store_idempotency_get(s, "t2", "key-1", "fp-a", &res), STORE_NOT_FOUND,
+	cr_assert_eq(idem_get(s, "t1", "key-1", "fp-a", &res), STORE_REPLAY);
+	cr_assert_eq(res.replay.status, 201);
+	cr_assert_eq(res.replay.body_len, sizeof body - 1);
+	cr_assert_eq(memcmp(res.replay.body, body, res.replay.body_len), 0);
+	free(res.replay.body);
+	res.replay.body = NULL;
+	cr_assert_eq(idem_get(s, "t1", "key-1", "fp-b", &res), STORE_KEY_REUSED);
+	cr_assert_eq(idem_get(s, "t1", "key-2", "fp-a", &res), STORE_NOT_FOUND);
+	cr_assert_eq(idem_get(s, "t2", "key-1", "fp-a", &res), STORE_NOT_FOUND,
 		     "keys are scoped to the tenant");
 
 	/* A key is checked before the duplicate: a duplicate with a new key is a duplicate. */
 	struct tcase dup;
 	tcase_init(&dup, "t1", "INV-1");
-	dup.n.idem_key = "key-3";
-	dup.n.idem_fingerprint = "fp-c";
+	dup.n.idem.key = "key-3";
+	dup.n.idem.fingerprint = "fp-c";
 	cr_assert_eq(store_case_create(s, &dup.n, &res), STORE_DUPLICATE);
-	cr_assert_eq(store_idempotency_get(s, "t1", "key-3", "fp-c", &res), STORE_NOT_FOUND,
+	cr_assert_eq(idem_get(s, "t1", "key-3", "fp-c", &res), STORE_NOT_FOUND,
 		     "a rolled back create leaves no record");
 
 	/* An empty body is stored as an empty blob, not NULL. */
 	struct tcase empty;
 	tcase_init(&empty, "t1", "INV-3");
-	empty.n.idem_key = "key-4";
-	empty.n.idem_fingerprint = "fp-d";
-	empty.n.idem_status = 201;
+	empty.n.idem.key = "key-4";
+	empty.n.idem.fingerprint = "fp-d";
+	empty.n.idem.status = 201;
 	cr_assert_eq(store_case_create(s, &empty.n, &res), STORE_OK);
-	cr_assert_eq(store_idempotency_get(s, "t1", "key-4", "fp-d", &res), STORE_REPLAY);
-	cr_assert_eq(res.body_len, 0);
-	cr_assert_str_eq(res.body, "");
-	free(res.body);
+	cr_assert_eq(idem_get(s, "t1", "key-4", "fp-d", &res), STORE_REPLAY);
+	cr_assert_eq(res.replay.body_len, 0);
+	cr_assert_str_eq(res.replay.body, "");
+	free(res.replay.body);
 }
 
 /* ---- list ---- */
@@ -1226,11 +1234,11 @@ static int group_commit_checks(int batch)
 	snprintf(t[5].id, sizeof t[5].id, "%s", t[0].id); /* an id clash: fails alone */
 	static const char body[] = "{\"id\":\"g3\"}";
 	for (int i = 3; i <= 4; i++) {
-		t[i].n.idem_key = "gk";
-		t[i].n.idem_fingerprint = "fp";
-		t[i].n.idem_status = 201;
-		t[i].n.idem_body = body;
-		t[i].n.idem_body_len = sizeof body - 1;
+		t[i].n.idem.key = "gk";
+		t[i].n.idem.fingerprint = "fp";
+		t[i].n.idem.status = 201;
+		t[i].n.idem.body = body;
+		t[i].n.idem.body_len = sizeof body - 1;
 	}
 	struct queued_create jobs[6];
 	atomic_store(&commits, 0);
@@ -1243,8 +1251,8 @@ static int group_commit_checks(int batch)
 	cr_assert_str_eq(t[2].res.case_id, t[1].id);
 	cr_assert_eq(jobs[3].result, STORE_OK);
 	cr_assert_eq(jobs[4].result, STORE_REPLAY, "sees t[3]'s key of the same transaction");
-	cr_assert_eq(t[4].res.body_len, sizeof body - 1);
-	free(t[4].res.body);
+	cr_assert_eq(t[4].res.replay.body_len, sizeof body - 1);
+	free(t[4].res.replay.body);
 	cr_assert_eq(jobs[5].result, STORE_HARD_ERROR);
 	cr_assert_eq(t[5].res.seq, 0);
 	cr_assert_eq(raw_int("SELECT count(*) FROM cases"), 3, "t0, t1, t3 committed, nothing else");

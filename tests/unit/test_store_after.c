@@ -19,6 +19,29 @@
 #define LATER "2026-02-21T10:00:00.000Z"
 #define ALL_STATUSES ((1u << CASE__COUNT) - 1)
 
+/* The API's operations as one request of no one in particular: the tenant,
+ * the time, no actor, no key. */
+static enum store_result pay_add(struct store *st, const char *tenant, const char *id, enum payment_kind kind,
+				 int64_t amount, const char *paid_on, const char *ref, const char *now,
+				 struct payment_add_result *res)
+{
+	const struct store_request rq = {.tenant = tenant, .now = now};
+	return store_payment_add(st, &rq, id, kind, amount, paid_on, ref, res);
+}
+
+static enum store_result act_add(struct store *st, const char *tenant, const char *id, enum action_type type,
+				 const char *comment, const char *now, struct action_add_result *res)
+{
+	const struct store_request rq = {.tenant = tenant, .now = now};
+	return store_action_add(st, &rq, id, type, comment, res);
+}
+
+static enum store_result retry(struct store *st, const char *tenant, const char *id, const char *now, char *status)
+{
+	const struct store_request rq = {.tenant = tenant, .now = now};
+	return store_case_retry(st, &rq, id, status, NULL, NULL);
+}
+
 static char dir[256];
 static char dbpath[300];
 static struct store *s;
@@ -202,11 +225,11 @@ Test(payments, counted_at_once_and_queued_for_the_agency)
 	char id[STORE_ID_MAX];
 	struct payment_add_result res;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 25000, "2026-02-09", "BANK-1", NOW, &res),
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, 25000, "2026-02-09", "BANK-1", NOW, &res),
 		     STORE_OK);
 	cr_assert(ids_valid("pay_", res.id), "id %s", res.id);
 	cr_assert_eq(res.remaining, 99900);
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_CREDIT_NOTE, 900, "2026-02-10", NULL, NOW, &res),
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_CREDIT_NOTE, 900, "2026-02-10", NULL, NOW, &res),
 		     STORE_OK);
 	struct balance b = balance_of("t1", id);
 	cr_assert_eq(b.paid, 25000);
@@ -225,16 +248,16 @@ Test(payments, never_above_the_remaining_balance)
 	char id[STORE_ID_MAX];
 	struct payment_add_result res;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 124901, "2026-02-09", NULL, NOW, &res),
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, 124901, "2026-02-09", NULL, NOW, &res),
 		     STORE_LIMIT);
 	cr_assert_eq(res.remaining, 124900, "the balance it exceeds is reported");
 	cr_assert_eq(res.id[0], '\0');
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 0, "2026-02-09", NULL, NOW, &res), STORE_LIMIT);
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, -5, "2026-02-09", NULL, NOW, &res), STORE_LIMIT);
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 124900, "2026-02-09", NULL, NOW, &res),
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, 0, "2026-02-09", NULL, NOW, &res), STORE_LIMIT);
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, -5, "2026-02-09", NULL, NOW, &res), STORE_LIMIT);
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, 124900, "2026-02-09", NULL, NOW, &res),
 		     STORE_OK, "exactly the remaining balance is fine");
 	cr_assert_eq(res.remaining, 0);
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_CREDIT_NOTE, 1, "2026-02-09", NULL, NOW, &res),
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_CREDIT_NOTE, 1, "2026-02-09", NULL, NOW, &res),
 		     STORE_LIMIT);
 	cr_assert_eq(raw_int("SELECT count(*) FROM payments"), 1, "refused payments leave no row");
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE kind = 'payment'"), 1);
@@ -245,22 +268,22 @@ Test(payments, closed_case_and_other_tenant)
 	char id[STORE_ID_MAX];
 	struct payment_add_result res;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_payment_add(s, "t2", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &res),
+	cr_assert_eq(pay_add(s, "t2", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &res),
 		     STORE_NOT_FOUND, "another tenant's case is not found");
-	cr_assert_eq(store_payment_add(s, "t1", "cc_01JD8ZK5V3Q4N7M2X9R6T1W0YB", PAYMENT_PAYMENT, 100,
+	cr_assert_eq(pay_add(s, "t1", "cc_01JD8ZK5V3Q4N7M2X9R6T1W0YB", PAYMENT_PAYMENT, 100,
 				       "2026-02-09", NULL, NOW, &res),
 		     STORE_NOT_FOUND);
 	const char *closed[] = {"paid", "withdrawn", "closed", "rejected"};
 	for (size_t i = 0; i < 4; i++) {
 		set_status(id, closed[i]);
-		cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &res),
+		cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &res),
 			     STORE_STATE, "%s", closed[i]);
 		cr_assert_str_eq(res.status, closed[i]);
 	}
 	const char *open[] = {"pending", "submitted", "open", "paused", "disputed", "failed"};
 	for (size_t i = 0; i < 6; i++) {
 		set_status(id, open[i]);
-		cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &res),
+		cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &res),
 			     STORE_OK, "%s", open[i]);
 	}
 	cr_assert_eq(balance_of("t1", id).paid, 600);
@@ -288,7 +311,7 @@ Test(actions, state_table)
 			snprintf(inv, sizeof inv, "INV-%d-%d", t, st);
 			new_case("t1", inv, id);
 			set_status(id, statuses[st]);
-			enum store_result r = store_action_add(s, "t1", id, (enum action_type)action_type_parse(types[t]),
+			enum store_result r = act_add(s, "t1", id, (enum action_type)action_type_parse(types[t]),
 							       NULL, NOW, &res);
 			cr_assert_eq(r, allowed[t][st] ? STORE_OK : STORE_STATE, "%s on a %s case: %d",
 				     types[t], statuses[st], r);
@@ -305,8 +328,8 @@ Test(actions, queued_behind_the_case_and_other_tenant)
 	char id[STORE_ID_MAX];
 	struct action_add_result res;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_action_add(s, "t2", id, ACTION_COMMENT, "hi", NOW, &res), STORE_NOT_FOUND);
-	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "Called, will pay Friday", NOW, &res),
+	cr_assert_eq(act_add(s, "t2", id, ACTION_COMMENT, "hi", NOW, &res), STORE_NOT_FOUND);
+	cr_assert_eq(act_add(s, "t1", id, ACTION_COMMENT, "Called, will pay Friday", NOW, &res),
 		     STORE_OK);
 	cr_assert_str_eq(res.state, "pending");
 	cr_assert_str_eq(res.status, "pending");
@@ -324,12 +347,12 @@ Test(actions, withdraw_of_a_pending_case_happens_here)
 	struct action_add_result res;
 	struct payment_add_result pay;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "first", NOW, &res), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", id, ACTION_COMMENT, "first", NOW, &res), STORE_OK);
 	snprintf(comment_id, sizeof comment_id, "%s", res.id);
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &pay), STORE_OK);
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &pay), STORE_OK);
 	cr_assert_eq(store_outbox_depth(s), 3);
 
-	cr_assert_eq(store_action_add(s, "t1", id, ACTION_WITHDRAW, "paid to us", LATER, &res), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", id, ACTION_WITHDRAW, "paid to us", LATER, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "done");
 	cr_assert_str_eq(res.status, "withdrawn");
 	cr_assert_str_eq(status_of(id, st), "withdrawn");
@@ -347,7 +370,7 @@ Test(actions, withdraw_of_a_pending_case_happens_here)
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE ref_id = '%s'", res.id), 0,
 		     "nothing to send for a withdraw done here");
 	/* Withdrawn is closed: nothing more, and the invoice may be sent anew. */
-	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "x", LATER, &res), STORE_STATE);
+	cr_assert_eq(act_add(s, "t1", id, ACTION_COMMENT, "x", LATER, &res), STORE_STATE);
 	char again[STORE_ID_MAX];
 	new_case("t1", "INV-1", again);
 }
@@ -361,14 +384,14 @@ Test(actions, withdraw_goes_to_the_agency_once_it_may_have_the_case)
 	/* a: its create is being sent right now. */
 	struct outbox_item it = claim(0);
 	cr_assert_str_eq(it.case_id, a);
-	cr_assert_eq(store_action_add(s, "t1", a, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", a, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "pending");
 	cr_assert_str_eq(status_of(a, st), "pending", "the agency will report it");
 	/* b: an earlier send has an unknown outcome (a crash while sending). */
 	it = claim(0);
 	cr_assert_str_eq(it.case_id, b);
 	cr_assert_eq(store_outbox_requeue_sending(s, NULL), STORE_OK);
-	cr_assert_eq(store_action_add(s, "t1", b, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", b, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "pending");
 	cr_assert_str_eq(status_of(b, st), "pending");
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE kind = 'action' AND state = 'pending'"), 2);
@@ -388,10 +411,10 @@ Test(actions, withdraw_of_a_failed_case)
 	cr_assert_eq(store_outbox_fail(s, it.id, true, "timeout"), STORE_OK);
 	set_status(a, "failed");
 	set_status(b, "failed");
-	cr_assert_eq(store_action_add(s, "t1", a, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", a, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "done");
 	cr_assert_str_eq(status_of(a, st), "withdrawn");
-	cr_assert_eq(store_action_add(s, "t1", b, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", b, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
 	cr_assert_str_eq(res.state, "pending");
 	cr_assert_str_eq(status_of(b, st), "failed");
 }
@@ -401,10 +424,10 @@ Test(actions, retry_from_failed_only)
 	char id[STORE_ID_MAX], st[STORE_NAME_MAX];
 	struct action_add_result res;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_case_retry(s, "t1", id, NOW, st), STORE_STATE);
+	cr_assert_eq(retry(s, "t1", id, NOW, st), STORE_STATE);
 	cr_assert_str_eq(st, "pending");
-	cr_assert_eq(store_case_retry(s, "t2", id, NOW, st), STORE_NOT_FOUND);
-	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &res), STORE_OK);
+	cr_assert_eq(retry(s, "t2", id, NOW, st), STORE_NOT_FOUND);
+	cr_assert_eq(act_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &res), STORE_OK);
 	struct outbox_item it = claim(0);
 	cr_assert_eq(store_outbox_fail(s, it.id, true, "timeout"), STORE_OK);
 	/* The comment behind it: failed too, as the forwarder would leave it. */
@@ -413,7 +436,7 @@ Test(actions, retry_from_failed_only)
 	set_status(id, "failed");
 	nothing_due(INT64_MAX);
 
-	cr_assert_eq(store_case_retry(s, "t1", id, LATER, st), STORE_OK);
+	cr_assert_eq(retry(s, "t1", id, LATER, st), STORE_OK);
 	cr_assert_str_eq(st, "pending");
 	cr_assert_str_eq(status_of(id, st), "pending");
 	cr_assert_eq(raw_int("SELECT count(*) FROM case_events WHERE case_id = '%s'"
@@ -437,8 +460,8 @@ Test(outbox, per_case_order_actions_wait_behind_the_create)
 	struct action_add_result act;
 	struct payment_add_result pay;
 	new_case("t1", "INV-A", a);
-	cr_assert_eq(store_action_add(s, "t1", a, ACTION_COMMENT, "one", NOW, &act), STORE_OK);
-	cr_assert_eq(store_payment_add(s, "t1", a, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &pay), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", a, ACTION_COMMENT, "one", NOW, &act), STORE_OK);
+	cr_assert_eq(pay_add(s, "t1", a, PAYMENT_PAYMENT, 100, "2026-02-09", NULL, NOW, &pay), STORE_OK);
 	new_case("t1", "INV-B", b);
 
 	struct outbox_item it = claim(1000);
@@ -478,7 +501,7 @@ Test(outbox, a_failed_create_blocks_the_case_a_failed_action_does_not)
 	struct action_add_result act;
 	struct payment_add_result pay;
 	new_case("t1", "INV-A", a);
-	cr_assert_eq(store_action_add(s, "t1", a, ACTION_COMMENT, "one", NOW, &act), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", a, ACTION_COMMENT, "one", NOW, &act), STORE_OK);
 	struct outbox_item it = claim(0);
 	cr_assert_eq(store_outbox_fail(s, it.id, false, "gave up"), STORE_OK);
 	nothing_due(INT64_MAX);
@@ -487,8 +510,8 @@ Test(outbox, a_failed_create_blocks_the_case_a_failed_action_does_not)
 		     1);
 	new_case("t1", "INV-B", b);
 	deliver_create("t1", b, "5001");
-	cr_assert_eq(store_action_add(s, "t1", b, ACTION_PAUSE, NULL, NOW, &act), STORE_OK);
-	cr_assert_eq(store_payment_add(s, "t1", b, PAYMENT_PAYMENT, 10, "2026-02-09", NULL, NOW, &pay), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", b, ACTION_PAUSE, NULL, NOW, &act), STORE_OK);
+	cr_assert_eq(pay_add(s, "t1", b, PAYMENT_PAYMENT, 10, "2026-02-09", NULL, NOW, &pay), STORE_OK);
 	it = claim(0);
 	cr_assert_str_eq(it.ref_id, act.id);
 	cr_assert_eq(store_outbox_fail(s, it.id, false, "HTTP 422"), STORE_OK);
@@ -539,7 +562,7 @@ Test(outbox, failed_action_is_reported_on_the_action)
 	struct action_add_result act;
 	new_case("t1", "INV-A", a);
 	deliver_create("t1", a, "481920");
-	cr_assert_eq(store_action_add(s, "t1", a, ACTION_PAUSE, NULL, NOW, &act), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", a, ACTION_PAUSE, NULL, NOW, &act), STORE_OK);
 	struct outbox_item it = claim(0);
 	cr_assert_eq(store_outbox_fail(s, it.id, false, "HTTP 500"), STORE_OK);
 	cr_assert_eq(raw_int("SELECT count(*) FROM actions WHERE id = '%s' AND state = 'failed'", act.id), 1);
@@ -661,7 +684,7 @@ Test(transition, rejected_cancels_what_waits_for_the_case)
 	char id[STORE_ID_MAX], st[STORE_NAME_MAX];
 	struct action_add_result act;
 	new_case("t1", "INV-1", id);
-	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &act), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &act), STORE_OK);
 	struct outbox_item it = claim(0);
 	cr_assert_eq(store_case_transition(s, "t1", id, 1u << CASE_PENDING, "rejected", "forwarder",
 					   "invalid postal code", LATER, NULL),
@@ -702,7 +725,7 @@ Test(transition, forwarder_reads_one_delivery_at_once)
 	cr_assert_str_eq(missing, "case");
 	store_delivery_free(&d);
 
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_CREDIT_NOTE, 700, "2026-02-09", NULL, NOW, &pay),
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_CREDIT_NOTE, 700, "2026-02-09", NULL, NOW, &pay),
 		     STORE_OK);
 	it = row_for("t1", id, OUTBOX_PAYMENT, pay.id);
 	cr_assert_eq(store_delivery_load(s, &it, &d, &missing), STORE_OK);
@@ -717,8 +740,8 @@ Test(transition, forwarder_reads_one_delivery_at_once)
 	cr_assert_str_eq(missing, "payment");
 	store_delivery_free(&d);
 
-	cr_assert_eq(store_action_add(s, "t1", id, ACTION_DISPUTE, "c", NOW, &act), STORE_STATE, "pending");
-	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &act), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", id, ACTION_DISPUTE, "c", NOW, &act), STORE_STATE, "pending");
+	cr_assert_eq(act_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &act), STORE_OK);
 	it = row_for("t1", id, OUTBOX_ACTION, act.id);
 	cr_assert_eq(store_delivery_load(s, &it, &d, &missing), STORE_OK);
 	cr_assert_eq(d.action.type, ACTION_COMMENT);
@@ -733,8 +756,9 @@ Test(transition, forwarder_reads_one_delivery_at_once)
 /* ---- the case detail ---- */
 
 struct detail {
-	int payments, actions, settlements, events;
+	int payments, agency_payments, actions, settlements, events;
 	bool forwarded;
+	int64_t agency_applied;
 	char action_state[16];
 	int64_t allocated;
 };
@@ -749,6 +773,12 @@ static int d_event(void *ctx, const struct case_event_row *e)
 static int d_payment(void *ctx, const struct payment_row *p)
 {
 	struct detail *d = ctx;
+	if (strcmp(p->source, "agency") == 0) {
+		d->agency_payments++;
+		d->agency_applied += p->applied;
+		cr_assert_not_null(p->agency_payment_id);
+		return 0;
+	}
 	d->payments++;
 	d->forwarded = p->forwarded;
 	return 0;
@@ -784,8 +814,8 @@ Test(transition, detail_lists_everything_of_the_case)
 	new_case("t1", "INV-1", id);
 	cr_assert_eq(store_case_detail(s, "t2", id, &detail_fns, &d), STORE_NOT_FOUND);
 	deliver_create("t1", id, "481920");
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 25000, "2026-02-09", "B", NOW, &pay), STORE_OK);
-	cr_assert_eq(store_action_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &act), STORE_OK);
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, 25000, "2026-02-09", "B", NOW, &pay), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &act), STORE_OK);
 	cr_assert_eq(store_case_detail(s, "t1", id, &detail_fns, &d), STORE_OK);
 	cr_assert_eq(d.events, 2);
 	cr_assert_eq(d.payments, 1);
@@ -797,13 +827,15 @@ Test(transition, detail_lists_everything_of_the_case)
 	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
 	it = claim(0);
 	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
-	/* An agency payment counts in the balance but is not listed. */
+	/* An agency payment counts in the balance and is listed beside the direct one. */
 	struct agency_payment ap = {.agency_payment_id = "P-1", .agency_case_id = "481920",
 				    .amount = 1000, .paid_on = "2026-02-15"};
 	cr_assert_eq(store_sync_payment(s, "t1", &ap, LATER, NULL), STORE_OK);
 	memset(&d, 0, sizeof d);
 	cr_assert_eq(store_case_detail(s, "t1", id, &detail_fns, &d), STORE_OK);
 	cr_assert_eq(d.payments, 1);
+	cr_assert_eq(d.agency_payments, 1);
+	cr_assert_eq(d.agency_applied, 1000);
 	cr_assert(d.forwarded, "its DIRECTPAYMENT was delivered");
 	cr_assert_str_eq(d.action_state, "sent");
 }
@@ -817,7 +849,7 @@ Test(sync, payment_applied_once_and_capped_at_the_claim)
 	bool applied = false;
 	new_case("t1", "INV-1", id);
 	deliver_create("t1", id, "481920");
-	cr_assert_eq(store_payment_add(s, "t1", id, PAYMENT_PAYMENT, 100000, "2026-02-09", NULL, NOW, &pay), STORE_OK);
+	cr_assert_eq(pay_add(s, "t1", id, PAYMENT_PAYMENT, 100000, "2026-02-09", NULL, NOW, &pay), STORE_OK);
 	struct agency_payment p = {.agency_payment_id = "PAY-77", .agency_case_id = "481920",
 				   .amount = 50000, .paid_on = "2026-02-15"};
 	cr_assert_eq(store_sync_payment(s, "t1", &p, LATER, &applied), STORE_OK);
@@ -848,7 +880,7 @@ Test(sync, payment_found_by_invoice_number_and_only_for_the_tenant)
 	struct action_add_result act;
 	bool applied;
 	new_case("t1", "INV-1", old);
-	cr_assert_eq(store_action_add(s, "t1", old, ACTION_WITHDRAW, NULL, NOW, &act), STORE_OK);
+	cr_assert_eq(act_add(s, "t1", old, ACTION_WITHDRAW, NULL, NOW, &act), STORE_OK);
 	new_case("t1", "INV-1", live);
 	struct agency_payment p = {.agency_payment_id = "P1", .invoice_number = "INV-1", .amount = 500,
 				   .paid_on = "2026-02-15"};
@@ -1120,7 +1152,7 @@ Test(outbox, the_case_moves_and_its_row_ends_in_one_transaction)
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE id = %lld AND state = 'failed' AND lookup_first = 1",
 			     (long long)it.id),
 		     1);
-	cr_assert_eq(store_case_retry(s, "t1", b, NOW, NULL), STORE_OK);
+	cr_assert_eq(retry(s, "t1", b, NOW, NULL), STORE_OK);
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE id = %lld AND state = 'pending'", (long long)it.id), 1);
 
 	/* the case moved on meanwhile: STORE_STATE, yet the row ends */

@@ -38,6 +38,11 @@ static const struct {
 	{"{\"a\":\"\xf4\x90\x80\x80\"}", 0, "UTF-8"}, /* > U+10FFFF */
 	{"{\"a\":\"\xff\"}", 0, "UTF-8"},
 	{"{\"a\":\"x\\u0000y\"}", 0, "NUL"},
+	{"{\"a\":\"\\ud800\"}", 0, "lone high surrogate"},
+	{"{\"a\":\"x\\uD83Dy\"}", 0, "lone high surrogate"},
+	{"{\"a\":\"\\ud800\\u0041\"}", 0, "lone high surrogate"},
+	{"{\"a\":\"\\udc00\"}", 0, "lone low surrogate"},
+	{"{\"\\ud800\":1}", 0, "lone high surrogate"},
 	{"{\"a\":{\"b\":[\"\\u0000\"]}}", 0, "/a/b/0"},
 	{"{\"a\":1}\0", 8, "UTF-8"},
 	{"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
@@ -68,6 +73,18 @@ Test(json_body, accepts_objects_with_trailing_whitespace)
 	json_object *name;
 	cr_assert(json_object_object_get_ex(o, "name", &name));
 	cr_expect_str_eq(json_object_get_string(name), "Kåre Ærø");
+	json_object_put(o);
+}
+
+Test(json_body, accepts_a_surrogate_pair_escape)
+{
+	char why[300];
+	const char *body = "{\"a\":\"x\\ud83d\\ude00y\\\\ud800\"}"; /* an escaped backslash, then "ud800" */
+	json_object *o = json_body_parse(body, strlen(body), why, sizeof why);
+	cr_assert_not_null(o, "%s", why);
+	json_object *a;
+	cr_assert(json_object_object_get_ex(o, "a", &a));
+	cr_expect_str_eq(json_object_get_string(a), "x\xf0\x9f\x98\x80y\\ud800");
 	json_object_put(o);
 }
 
@@ -201,7 +218,7 @@ Test(problem, writes_rfc9457_with_field_errors)
 	cr_expect_eq(out.status, 422);
 	cr_expect_str_eq(out.content_type, "application/problem+json");
 	cr_expect_str_eq(buf_cstr(&out.body),
-			 "{\"type\":\"/problems/validation_failed\",\"title\":\"The case is not valid\",\"status\":422,"
+			 "{\"type\":\"/problems/validation_failed\",\"title\":\"The body is not valid\",\"status\":422,"
 			 "\"code\":\"validation_failed\",\"errors\":[{\"pointer\":\"/invoice/due_on\","
 			 "\"code\":\"not_overdue_enough\",\"detail\":\"due 2026-11-20\"}]}");
 	for (int i = 0; i < 100; i++)
