@@ -83,6 +83,7 @@ bool idem_begin(const struct request *req, int status, struct idem *idem, struct
 		return true;
 	if (!idem_answered(r, idem, out))
 		reply_store_problem(out, r);
+	idem_free(idem); /* answered here: the caller returns at once */
 	return false;
 }
 

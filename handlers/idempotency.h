@@ -29,8 +29,9 @@ struct idem {
 
 /* Reads req's Idempotency-Key into idem, with the answer to record as
  * status (201, 202, 200), and answers from its record when there is one.
- * Returns true when the request goes on; false when out holds the answer: a
- * 400 for a malformed key, the replay, the 422 of a reused key, a 5xx. */
+ * Returns true when the request goes on; false when out holds the answer (a
+ * 400 for a malformed key, the replay, the 422 of a reused key, a 5xx) and
+ * idem holds nothing to free. */
 bool idem_begin(const struct request *req, int status, struct idem *idem, struct reply *out);
 /* The store request of req: tenant, now, the actor, and idem (NULL: none). */
 struct store_request idem_store_request(const struct request *req, struct idem *idem);

@@ -9,7 +9,8 @@
 # "FIGURES {json}" and exits non-zero when a target is missed. Its output goes
 # to build/proof/NAME.txt, the logs of the processes it starts to
 # build/proof/logs/NAME/. Every proof has a time cap (timeout), so the whole
-# run ends by itself; about 6 minutes on 2 cores (342-374 s measured).
+# run ends by itself; about 6 minutes on 2 cores (342-374 s measured) before
+# the webhook proofs, which add about 8 (461 s measured).
 # PROOF_QUICK=1 runs the --quick sizes (a few minutes; what make test runs is
 # the pytest short versions in tests/http/test_proof_*.py).
 set -uo pipefail
@@ -38,6 +39,14 @@ run_proof() { # name cap-seconds [args...]
 
 run_proof crash_soak 420
 run_proof agency_soak 420
+# Events and webhooks: receiver faults and a 410, SIGKILLs during delivery,
+# money POSTs retried, the SSRF guard, feed pollers (tests/proof/webhook*.py,
+# money_retry.py, ssrf_guard.py, feed_pollers.py).
+run_proof webhook_soak 330
+run_proof webhook_crash 360
+run_proof money_retry 240
+run_proof ssrf_guard 180
+run_proof feed_pollers 180
 run_proof storage_faults 240
 run_proof hostile_tokens 240
 run_proof isolation_matrix 240
