@@ -107,6 +107,9 @@ enum store_result rows_event_emit(struct db_conn *w, const struct event_new *e, 
 /* rows_event_emit with the actor of a and the data members given. */
 enum store_result rows_case_event(struct db_conn *w, enum event_type type, const char *tenant, const char *case_id,
 				  const char *at, const char *actor, const char *data);
+/* The case.payment_received event of payment row p (direct or the agency's),
+ * with actor (NULL for the sync). */
+enum store_result rows_payment_event(struct db_conn *w, const struct payment_row *p, const char *actor);
 /* Moves the case from status `from` to `to` at `at`: the status
  * (rows_set_status), the case's event {from, to, source, detail, actor} and
  * its case.status_changed event. */

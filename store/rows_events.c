@@ -193,6 +193,29 @@ enum store_result rows_case_event(struct db_conn *w, enum event_type type, const
 	return rows_event_emit(w, &e, NULL);
 }
 
+/* The payment's part of data: the same members for a direct payment and
+ * one the agency collected (reference null, source "agency"). */
+enum store_result rows_payment_event(struct db_conn *w, const struct payment_row *p, const char *actor)
+{
+	struct buf d = {0};
+	jw_key(&d, true, "payment");
+	buf_putc(&d, '{');
+	jw_kstr(&d, true, "id", p->id);
+	jw_kstr(&d, false, "kind", payment_kind_name(p->kind));
+	jw_kint(&d, false, "amount", p->amount);
+	jw_kint(&d, false, "applied", p->applied);
+	jw_kstr(&d, false, "paid_on", p->paid_on);
+	jw_kstr(&d, false, "reference", p->reference);
+	jw_kstr(&d, false, "source", p->source);
+	jw_kstr(&d, false, "agency_payment_id", p->agency_payment_id);
+	buf_putc(&d, '}');
+	enum store_result r = d.oom ? db_fail_msg("store: payment event", "out of memory")
+				    : rows_case_event(w, EVENT_CASE_PAYMENT_RECEIVED, p->tenant, p->case_id,
+						      p->created_at, actor, buf_cstr(&d));
+	buf_free(&d);
+	return r;
+}
+
 enum store_result rows_move(struct db_conn *w, const char *tenant, const char *case_id, const char *from,
 			    const char *to, const char *source, const char *detail, const char *actor, const char *at)
 {

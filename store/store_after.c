@@ -68,28 +68,6 @@ static enum store_result booked_before(struct db_conn *w, const char *case_id, e
 	return r == STORE_OK ? STORE_DUPLICATE : r == STORE_NOT_FOUND ? STORE_OK : r;
 }
 
-/* The case.payment_received event of a payment row. */
-static enum store_result payment_event(struct db_conn *w, const struct payment_row *p, const char *actor)
-{
-	struct buf d = {0};
-	jw_key(&d, true, "payment");
-	buf_putc(&d, '{');
-	jw_kstr(&d, true, "id", p->id);
-	jw_kstr(&d, false, "kind", payment_kind_name(p->kind));
-	jw_kint(&d, false, "amount", p->amount);
-	jw_kint(&d, false, "applied", p->applied);
-	jw_kstr(&d, false, "paid_on", p->paid_on);
-	jw_kstr(&d, false, "reference", p->reference);
-	jw_kstr(&d, false, "source", p->source);
-	jw_kstr(&d, false, "agency_payment_id", p->agency_payment_id);
-	buf_putc(&d, '}');
-	enum store_result r = d.oom ? db_fail_msg("store: payment event", "out of memory")
-				    : rows_case_event(w, EVENT_CASE_PAYMENT_RECEIVED, p->tenant, p->case_id,
-						      p->created_at, actor, buf_cstr(&d));
-	buf_free(&d);
-	return r;
-}
-
 enum store_result store_payment_add(struct store *s, const struct store_request *rq, const char *case_id,
 				    enum payment_kind kind, int64_t amount, const char *paid_on,
 				    const char *reference, struct payment_add_result *out)
@@ -132,7 +110,7 @@ enum store_result store_payment_add(struct store *s, const struct store_request 
 	if (r == STORE_OK)
 		r = rows_outbox_add(w, tenant, case_id, OUTBOX_PAYMENT, out->id, now);
 	if (r == STORE_OK)
-		r = payment_event(w, &p, p.actor);
+		r = rows_payment_event(w, &p, p.actor);
 	if (r == STORE_OK)
 		out->remaining = remaining - amount; /* before the answer is rendered */
 	r = record_answer(w, rq, r);

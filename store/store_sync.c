@@ -183,28 +183,6 @@ static enum store_result begin_import(struct store *s, struct db_conn **w, const
 
 /* ---- payments ---- */
 
-/* The case.payment_received event of a payment the agency collected. */
-static enum store_result agency_payment_event(struct db_conn *w, const struct payment_row *p)
-{
-	struct buf d = {0};
-	jw_key(&d, true, "payment");
-	buf_putc(&d, '{');
-	jw_kstr(&d, true, "id", p->id);
-	jw_kstr(&d, false, "kind", payment_kind_name(p->kind));
-	jw_kint(&d, false, "amount", p->amount);
-	jw_kint(&d, false, "applied", p->applied);
-	jw_kstr(&d, false, "paid_on", p->paid_on);
-	jw_kstr(&d, false, "reference", NULL);
-	jw_kstr(&d, false, "source", "agency");
-	jw_kstr(&d, false, "agency_payment_id", p->agency_payment_id);
-	buf_putc(&d, '}');
-	enum store_result r = d.oom ? db_fail_msg("store: payment event", "out of memory")
-				    : rows_case_event(w, EVENT_CASE_PAYMENT_RECEIVED, p->tenant, p->case_id,
-						      p->created_at, NULL, buf_cstr(&d));
-	buf_free(&d);
-	return r;
-}
-
 enum store_result store_sync_payment(struct store *s, const char *tenant, const struct agency_payment *p,
 				     const char *now, bool *applied)
 {
@@ -239,7 +217,7 @@ enum store_result store_sync_payment(struct store *s, const char *tenant, const 
 	if (r == STORE_OK && count > 0)
 		r = rows_balance_add(w, m.id, count, 0, now);
 	if (r == STORE_OK)
-		r = agency_payment_event(w, &row);
+		r = rows_payment_event(w, &row, NULL);
 out:
 	r = store_write_finish(s, r); /* a repeat commits nothing */
 	if (r == STORE_OK && applied)
