@@ -81,7 +81,12 @@ enum handler_result handle_endpoints_post(const struct request *req, struct repl
 	struct store_request rq = idem_store_request(req, &idem);
 	enum store_result r = store_endpoint_create(req->app->store, &rq, &n, keep_created, &answer);
 	if (!idem_answered(r, &idem, out)) {
-		if (r != STORE_OK || answer.b.oom) {
+		if (r == STORE_LIMIT) {
+			char detail[96];
+			snprintf(detail, sizeof detail, "a tenant has at most %d webhook endpoints; delete one first",
+				 WEBHOOK_ENDPOINTS_MAX);
+			reply_problem(out, PROBLEM_LIMIT_REACHED, detail);
+		} else if (r != STORE_OK || answer.b.oom) {
 			reply_store_problem(out, r == STORE_OK ? STORE_HARD_ERROR : r);
 		} else {
 			reply_json(out, 201);

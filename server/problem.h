@@ -15,7 +15,7 @@
 	X(INVALID_PARAMETER, 400, "invalid_parameter", "A query parameter is not valid")                \
 	X(INVALID_HEADER, 400, "invalid_header", "A request header is not valid")                       \
 	X(UNAUTHORIZED, 401, "unauthorized", "A valid bearer token is required")                        \
-	X(FORBIDDEN, 403, "forbidden", "The token lacks the scope for this operation")                 \
+	X(FORBIDDEN, 403, "forbidden", "The token lacks the scope for this operation")                  \
 	X(NOT_FOUND, 404, "not_found", "Not found")                                                     \
 	X(METHOD_NOT_ALLOWED, 405, "method_not_allowed", "Method not allowed on this path")             \
 	X(REQUEST_TIMEOUT, 408, "request_timeout", "The request took too long to arrive")               \
@@ -25,9 +25,10 @@
 	X(INVALID_STATE, 409, "invalid_state", "The case is not in a state that allows this")           \
 	X(DUPLICATE_PAYMENT, 409, "duplicate_payment",                                                  \
 	  "A payment with this reference is already booked on the case")                               \
+	X(LIMIT_REACHED, 409, "limit_reached", "The tenant has as many of these as allowed")            \
 	X(PAYLOAD_TOO_LARGE, 413, "payload_too_large", "The body exceeds 64 KiB")                       \
 	X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "The body must be application/json")   \
-	X(VALIDATION_FAILED, 422, "validation_failed", "The body is not valid")                          \
+	X(VALIDATION_FAILED, 422, "validation_failed", "The body is not valid")                         \
 	X(IDEMPOTENCY_KEY_REUSED, 422, "idempotency_key_reused",                                        \
 	  "This Idempotency-Key was used with a different body")                                        \
 	X(HEADERS_TOO_LARGE, 431, "headers_too_large", "Request headers are too large")                 \

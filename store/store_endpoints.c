@@ -124,8 +124,16 @@ enum store_result store_endpoint_create(struct store *s, const struct store_requ
 		DB_TEXT(in->description ? in->description : ""), DB_BOOL(in->enabled), DB_TEXT(in->secret),
 		DB_TEXT(rq->now),     DB_END,
 	};
+	static const char count_sql[] = "SELECT count(*) FROM webhook_endpoints WHERE tenant = ?1";
+	const struct db_param by_tenant[] = {DB_TEXT(rq->tenant), DB_END};
+	int64_t n = 0;
+	const struct db_col count_col[] = {DB_COL_INT64(&n), DB_END_COL};
 	struct db_conn *w;
 	enum store_result r = begin_on_endpoint(s, &w, rq, NULL, false);
+	if (r == STORE_OK)
+		r = db_one(w, count_sql, by_tenant, count_col, "store: create endpoint");
+	if (r == STORE_OK && n >= WEBHOOK_ENDPOINTS_MAX)
+		r = STORE_LIMIT;
 	if (r == STORE_OK)
 		r = db_no_duplicate(db_exec(w, sql, params, "store: create endpoint"), "store: create endpoint");
 	if (r == STORE_OK)

@@ -76,6 +76,9 @@ enum store_result store_events_prune(struct store *s, const char *cutoff, const 
 
 #define WEBHOOK_URL_MAX 2048
 #define WEBHOOK_DESCRIPTION_MAX 500
+/* Endpoints per tenant: every event writes a delivery for each, in its
+ * transaction, so their number bounds what one change costs. */
+#define WEBHOOK_ENDPOINTS_MAX 16
 #define WEBHOOK_SECRET_LEN 64   /* room for "whsec_" + base64 of 32 bytes and the NUL */
 
 /* An endpoint as stored. Borrowed views in callbacks. event_types is the
@@ -115,7 +118,8 @@ struct endpoint_patch {
 };
 
 /* Stores a new endpoint of rq->tenant; fn gets the stored row, secret
- * included, inside the transaction (before rq->idem's render). */
+ * included, inside the transaction (before rq->idem's render).
+ * STORE_LIMIT when the tenant has WEBHOOK_ENDPOINTS_MAX already. */
 enum store_result store_endpoint_create(struct store *s, const struct store_request *rq,
 					const struct endpoint_new *in, store_endpoint_fn fn, void *ctx);
 /* Lists the tenant's endpoints oldest first after the cursor after_seq (0:

@@ -196,6 +196,18 @@ def test_create_shows_a_whsec_secret_once(api):
     assert register(api, t, NOWHERE + "/2")["secret"] != ep["secret"]
 
 
+def test_a_tenant_has_at_most_16_endpoints(api):
+    t = fresh_tenant(api)
+    eps = [register(api, t, f"{NOWHERE}/{i}", ["case.created"]) for i in range(16)]
+    r = api.post("/v1/webhook-endpoints", t, json={"url": NOWHERE + "/17", "event_types": ["case.created"]})
+    assert_problem(r, 409, "limit_reached")
+    assert len(api.get("/v1/webhook-endpoints?limit=100", t).json()["data"]) == 16
+    assert api.delete(f"/v1/webhook-endpoints/{eps[0]['id']}", t).status_code == 204
+    register(api, t, NOWHERE + "/17", ["case.created"])
+    # Another tenant has its own 16.
+    register(api, fresh_tenant(api), NOWHERE, ["case.created"])
+
+
 @pytest.mark.parametrize("url", [
     "http://hooks.example.invalid/inkasso",  # plain http with the guard on
     "https://127.0.0.2/hooks",
@@ -779,3 +791,50 @@ def test_metrics_count_deliveries_by_outcome_the_queue_and_disabled_endpoints():
         assert m["inkasso_webhook_queue_depth"] == 1, m  # the 500's retry, an hour away
         assert m["inkasso_webhook_oldest_queued_seconds"] >= 1, m
         assert m["inkasso_webhook_endpoints_disabled"] == 1, m
+
+
+def test_endpoint_posts_are_idempotent_by_key(hooks, verifier):
+    """Create, rotate-secret, test and recover with an Idempotency-Key: the
+    same request again is the first answer (the same secret: rotated once,
+    one test event); the key with another body is 422."""
+    api = hooks.api
+    t = fresh_tenant(api)
+
+    def post(path, k, body=None):
+        hdr = {"Idempotency-Key": k}
+        return api.post(path, t, json=body, headers=hdr) if body is not None else api.post(path, t, headers=hdr)
+
+    with Receiver() as rcv:
+        body = {"url": rcv.url, "event_types": ["case.created"], "description": "idem"}
+        k = "hook-" + uuid.uuid4().hex
+        first = post("/v1/webhook-endpoints", k, body)
+        assert first.status_code == 201, first.text
+        again = post("/v1/webhook-endpoints", k, dict(reversed(list(body.items()))))  # same value, other order
+        assert (again.status_code, again.content) == (201, first.content)
+        assert again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+        assert again.headers["Location"] == first.headers["Location"]
+        assert_problem(post("/v1/webhook-endpoints", k, {**body, "description": "other"}), 422,
+                       "idempotency_key_reused")
+        ep = first.json()
+        assert [e["id"] for e in api.get("/v1/webhook-endpoints", t).json()["data"]] == [ep["id"]]
+
+        base = f"/v1/webhook-endpoints/{ep['id']}"
+        kr = "rot-" + uuid.uuid4().hex
+        rot = [post(base + "/rotate-secret", kr) for _ in range(2)]
+        assert [r.status_code for r in rot] == [200, 200] and rot[1].content == rot[0].content
+        assert rot[1].headers.get("Idempotent-Replayed") == "true"
+        kt = "test-" + uuid.uuid4().hex
+        tests = [post(base + "/test", kt) for _ in range(2)]
+        assert [r.status_code for r in tests] == [202, 202] and tests[1].content == tests[0].content
+        [req] = rcv.wait_for(lambda rs: rs if rs else None)
+        time.sleep(1.0)  # a second test event would be here by now
+        assert len(rcv.requests) == 1 and req["headers"]["webhook-id"] == tests[0].json()["event_id"]
+        # Rotated once: the original secret still signs beside the new one.
+        assert len(req["headers"]["webhook-signature"].split(" ")) == 2
+        assert verifier.verify(ep["secret"], req["headers"], req["body"]), verifier.last_error
+        assert verifier.verify(rot[0].json()["secret"], req["headers"], req["body"]), verifier.last_error
+        kc = "rec-" + uuid.uuid4().hex
+        since = {"since": iso(time.time() - 60)}
+        rec = [post(base + "/recover", kc, since) for _ in range(2)]
+        assert [r.status_code for r in rec] == [202, 202] and rec[1].content == rec[0].content
+        assert_problem(post(base + "/recover", kc, {"since": iso(time.time() - 120)}), 422, "idempotency_key_reused")
