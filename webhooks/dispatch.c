@@ -155,7 +155,9 @@ static void attempt(struct webhooks *w, struct webhook_sender *sender, struct we
 	} else {
 		snprintf(res.error, sizeof res.error, "the endpoint's secret cannot sign");
 	}
-	int64_t end = now_ms();
+	/* Rounded up: a Retry-After floor counted from a truncated end could
+	 * fall a fraction of a millisecond before the receiver's own second. */
+	int64_t end = now_ms() + 1;
 	struct webhook_attempt_end e = {
 		.status_code = res.status_code,
 		.duration_ms = res.duration_ms ? res.duration_ms : end - start,
