@@ -77,8 +77,19 @@ enum store_result store_webhook_claim(struct store *s, int64_t now_ms, struct we
 		DB_COL_COPY(out->event_id), DB_COL_BLOB(&out->body, &out->body_len), DB_END_COL,
 	};
 	const struct db_col attempt_col[] = {DB_COL_INT64(&out->attempt_id), DB_END_COL};
+	/* Whether anything is due, on a reader first: idle workers poll, and
+	 * must not take the write lock from the creates each time. */
+	static const char due[] = "SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?1"
+				  " LIMIT 1";
+	int one = 0;
+	const struct db_col one_col[] = {DB_COL_INT(&one, 0), DB_END_COL};
+	struct db_conn *c = store_reader_get(s);
+	enum store_result r = db_one(c, due, now, one_col, "store: webhook due");
+	store_reader_put(s, c);
+	if (r != STORE_OK)
+		return r; /* STORE_NOT_FOUND: nothing due */
 	struct db_conn *w;
-	enum store_result r = store_write_begin(s, &w);
+	r = store_write_begin(s, &w);
 	if (r == STORE_OK)
 		r = db_one(w, claim, now, claimed, "store: webhook claim");
 	if (r == STORE_OK) {
