@@ -29,7 +29,7 @@ run_proof() { # name cap-seconds [args...]
 	shift 2
 	echo "== $name (at most ${cap} s)"
 	mkdir -p "$OUT/logs/$name"
-	timeout --kill-after=10 "$cap" "$PY" "tests/proof/$name.py" "${QUICK[@]}" --logs "$OUT/logs/$name" "$@" \
+	timeout --kill-after=10 "$cap" "$PY" -u "tests/proof/$name.py" "${QUICK[@]}" --logs "$OUT/logs/$name" "$@" \
 		>"$OUT/$name.txt" 2>&1 || rc=$?
 	grep -v '^FIGURES ' "$OUT/$name.txt" | tail -40
 	[ "$rc" = 124 ] && echo "$name: stopped by its time cap of ${cap} s"
