@@ -175,6 +175,16 @@ static void post(struct webhook_sender *s, const char *url, const char *body, st
 	webhook_send(s, url, "msg_1", 1700000000, sig, body, strlen(body), res);
 }
 
+/* One POST of "{}" to r with a sender of its own (private addresses allowed). */
+static void post_once(const struct receiver *r, long timeout_ms, struct webhook_send_result *res)
+{
+	struct webhook_sender *s = sender(true, timeout_ms);
+	char url[128];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", r->port);
+	post(s, url, "{}", res);
+	webhook_sender_free(s);
+}
+
 static void setup(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* as main() does, before any thread */
@@ -266,14 +276,10 @@ Test(send, redirects_are_answers_not_followed)
 	receiver_start(&a, head);
 	receiver_run(&a);
 	receiver_run(&b);
-	struct webhook_sender *s = sender(true, 2000);
 	struct webhook_send_result res;
-	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", a.port);
-	post(s, url, "{}", &res);
+	post_once(&a, 2000, &res);
 	cr_expect_eq(res.status_code, 302);
 	cr_expect_str_eq(res.error, "");
-	webhook_sender_free(s);
 	receiver_stop(&a);
 	receiver_stop(&b);
 	cr_expect_eq(atomic_load(&a.accepted), 1);
@@ -329,15 +335,11 @@ Test(send, timeout)
 	receiver_start(&r, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	r.delay_ms = 1500;
 	receiver_run(&r);
-	struct webhook_sender *s = sender(true, 300);
 	struct webhook_send_result res;
-	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", r.port);
-	post(s, url, "{}", &res);
+	post_once(&r, 300, &res);
 	cr_expect_eq(res.status_code, 0);
 	cr_expect_str_eq(res.error, "timeout");
 	cr_expect(res.duration_ms >= 250 && res.duration_ms < 1200, "%lld ms", (long long)res.duration_ms);
-	webhook_sender_free(s);
 	receiver_stop(&r);
 }
 
@@ -348,16 +350,12 @@ static void long_answer(const char *head, size_t body_bytes)
 	receiver_start(&r, head);
 	r.body_bytes = body_bytes;
 	receiver_run(&r);
-	struct webhook_sender *s = sender(true, 2000);
 	struct webhook_send_result res;
-	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", r.port);
-	post(s, url, "{}", &res);
+	post_once(&r, 2000, &res);
 	cr_expect_eq(res.status_code, 200);
 	cr_expect_str_eq(res.error, "");
 	cr_expect_eq(res.answer_bytes, WEBHOOK_ANSWER_MAX);
 	cr_expect_lt(res.duration_ms, 1500, "%lld ms: it waited for the rest", (long long)res.duration_ms);
-	webhook_sender_free(s);
 	receiver_stop(&r);
 }
 
@@ -377,14 +375,10 @@ Test(send, endless_headers_are_cut)
 	struct receiver r = {0};
 	receiver_start(&r, head);
 	receiver_run(&r);
-	struct webhook_sender *s = sender(true, 2000);
 	struct webhook_send_result res;
-	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", r.port);
-	post(s, url, "{}", &res);
+	post_once(&r, 2000, &res);
 	cr_expect_eq(res.status_code, 0);
 	cr_expect_str_eq(res.error, "answer head larger than 64 KiB");
-	webhook_sender_free(s);
 	receiver_stop(&r);
 }
 
@@ -393,15 +387,11 @@ Test(send, connection_refused)
 	struct receiver r = {0};
 	receiver_start(&r, "");
 	close(r.fd); /* the port is free again: nobody listens there */
-	struct webhook_sender *s = sender(true, 2000);
 	struct webhook_send_result res;
-	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", r.port);
-	post(s, url, "{}", &res);
+	post_once(&r, 2000, &res);
 	cr_expect_eq(res.status_code, 0);
 	cr_expect_not(res.refused_by_guard);
 	cr_expect_str_eq(res.error, "connection refused");
-	webhook_sender_free(s);
 }
 
 Test(send, refuses_arguments_that_would_break_the_request)
