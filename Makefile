@@ -73,7 +73,9 @@ test: deps
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz-smoke
 
-check: all $(UNIT_BIN)
+# The benchmark helpers link the store: built here too, so that they follow it.
+BENCH_BIN = $(BUILD)/bench/gen $(BUILD)/bench/floor
+check: all $(UNIT_BIN) $(BENCH_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 	@INKASSO_BIN=$(BINDIR)/inkasso AGENCY_SIM_BIN=$(BINDIR)/agency-sim scripts/run-http.sh
 
@@ -95,10 +97,9 @@ lint:
 clean:
 	rm -rf build bin
 
-# Benchmarks (bench/README.md): not part of `make test`. bench/install-deps.sh
+# Benchmarks (bench/README.md): not run by `make test`. bench/install-deps.sh
 # adds wrk and nginx; bench/run.sh generates the databases, runs inkasso and
 # nginx side by side under wrk and writes bench/RESULTS.md.
-BENCH_BIN = $(BUILD)/bench/gen $(BUILD)/bench/floor
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -o $@

@@ -198,11 +198,12 @@ static void floor_case_init(struct floor_case *f, const struct proto *p, long lo
 	cn->c.created_at = cn->c.updated_at = f->ts;
 	cn->debtor_name = p->in.debtor_name;
 	cn->date_of_birth = p->in.date_of_birth;
-	cn->idem_key = f->key;
-	cn->idem_fingerprint = "0000000000000000000000000000000000000000000000000000000000000000";
-	cn->idem_status = 201;
-	cn->idem_body = p->body;
-	cn->idem_body_len = p->body_len;
+	cn->actor.request_id = f->key; /* what a request's actor would hold */
+	cn->idem.key = f->key;
+	cn->idem.fingerprint = "v2:0000000000000000000000000000000000000000000000000000000000000000";
+	cn->idem.status = 201;
+	cn->idem.body = p->body;
+	cn->idem.body_len = p->body_len;
 }
 
 static atomic_int jobs_left;
@@ -295,7 +296,7 @@ int main(int argc, char **argv)
 		struct case_create_result res;
 		if (store_case_create(st, &fc.cn, &res) != STORE_OK)
 			die("store_case_create", fc.number);
-		free(res.body);
+		free(res.replay.body);
 		n++;
 	} while ((t1 = now_s()) - t0 < secs);
 	double store1 = (double)n / (t1 - t0);
@@ -320,7 +321,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 64; i++) {
 			if (jobs[i] != STORE_OK)
 				die("store_case_create_async", fcs[i].number);
-			free(results[i].body);
+			free(results[i].replay.body);
 		}
 		n64 += 64;
 	} while ((t1 = now_s()) - t0 < secs);

@@ -660,7 +660,7 @@ int main(int argc, char **argv)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	double t0 = now_s();
 	char err[512];
-	char tenant_name[100][16];
+	char tenant_name[100][24]; /* "bench-tNN"; room for any int, as the compiler counts */
 	for (int t = 0; t < tenants; t++)
 		snprintf(tenant_name[t], sizeof tenant_name[t], "bench-t%02d", t + 1);
 
