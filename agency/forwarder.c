@@ -32,13 +32,6 @@ struct forwarder {
 	} args[FORWARDER_MAX_WORKERS];
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void nap_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -246,7 +239,7 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 			 * later rather than leave it for the next start. */
 			log_write(LOG_ERROR, "forwarder: could not record the outcome", "case_id", it->case_id, "kind",
 				  outbox_kind_name(it->kind), NULL);
-			store_outbox_retry(f->st, it->id, now_ms() + f->opt.retry_base_ms, true,
+			store_outbox_retry(f->st, it->id, dates_now_ms() + f->opt.retry_base_ms, true,
 					   "the outcome could not be recorded");
 			return;
 		}
@@ -261,7 +254,7 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 	ids_random(&r, sizeof r);
 	int64_t delay = backoff_delay_ms(it->attempts, f->opt.retry_base_ms, f->opt.retry_cap_ms,
 					 res->retry_after_s, r);
-	store_outbox_retry(f->st, it->id, now_ms() + delay, lookup_next, msg);
+	store_outbox_retry(f->st, it->id, dates_now_ms() + delay, lookup_next, msg);
 	metrics_forwarder_retry();
 }
 
@@ -294,7 +287,7 @@ static void *worker(void *p)
 	struct agency_client *ac = f->clients[arg->index];
 	while (!atomic_load(&f->stop)) {
 		struct outbox_item it;
-		enum store_result r = store_outbox_claim(f->st, now_ms(), &it);
+		enum store_result r = store_outbox_claim(f->st, dates_now_ms(), &it);
 		if (r == STORE_OK)
 			deliver(f, ac, &it);
 		else

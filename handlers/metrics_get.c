@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /metrics: Prometheus text exposition. */
 #include "handlers/handlers.h"
+#include "lib/dates.h"
 #include "lib/metrics.h"
 #include "server/app.h"
 #include "server/http_metrics.h"
@@ -24,7 +25,7 @@ enum handler_result handle_metrics(const struct request *req, struct reply *out)
 	struct webhook_stats ws;
 	if (store_webhook_stats(req->app->store, &ws) != STORE_OK)
 		ws = (struct webhook_stats){.queued = -1, .disabled_endpoints = -1};
-	int64_t oldest = ws.oldest_queued_ms > 0 ? (metrics_now_ms() - ws.oldest_queued_ms) / 1000 : 0;
+	int64_t oldest = ws.oldest_queued_ms > 0 ? (dates_now_ms() - ws.oldest_queued_ms) / 1000 : 0;
 	buf_printf(b, "# HELP inkasso_webhook_queue_depth Webhook deliveries not yet done (pending or sending).\n"
 		      "# TYPE inkasso_webhook_queue_depth gauge\n"
 		      "inkasso_webhook_queue_depth %lld\n"

@@ -141,6 +141,13 @@ void dates_today(char out[DATES_LEN])
 	dates_from_days(days, out);
 }
 
+int64_t dates_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void dates_now_rfc3339(char out[DATES_TS_LEN])
 {
 	struct timespec ts;

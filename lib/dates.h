@@ -46,4 +46,7 @@ void dates_today(char out[DATES_LEN]);
  * milliseconds included, 'Z' suffix). */
 void dates_now_rfc3339(char out[DATES_TS_LEN]);
 
+/* The real-time clock in ms since the epoch (queue times, ages). */
+int64_t dates_now_ms(void);
+
 #endif

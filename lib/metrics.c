@@ -5,7 +5,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* Agency calls: a small table of (endpoint, outcome) counters. They are
  * rare next to HTTP requests, so one mutex is simpler than being clever. */
@@ -106,13 +105,6 @@ void metrics_render_forwarder(struct buf *b)
 }
 
 /* ---- webhooks ---- */
-
-int64_t metrics_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static atomic_uint_fast64_t webhook_attempts[METRICS_WEBHOOK__COUNT];
 

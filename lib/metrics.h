@@ -31,8 +31,6 @@ enum metrics_webhook_outcome {
 };
 /* Counts one webhook attempt by its outcome. */
 void metrics_webhook_attempt(enum metrics_webhook_outcome o);
-/* The wall clock in ms since the epoch (ages of queued work). */
-int64_t metrics_now_ms(void);
 /* Writes the webhook attempt counters in Prometheus text format. */
 void metrics_render_webhooks(struct buf *b);
 

@@ -115,7 +115,5 @@ enum store_result rows_payment_event(struct db_conn *w, const struct payment_row
  * its case.status_changed event. */
 enum store_result rows_move(struct db_conn *w, const char *tenant, const char *case_id, const char *from,
 			    const char *to, const char *source, const char *detail, const char *actor, const char *at);
-/* The wall clock in ms since the epoch (queue times). */
-int64_t rows_now_ms(void);
 
 #endif

@@ -6,8 +6,8 @@
  * change is, and the feed's order (pos) is the commit order. */
 #include <assert.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/dates.h"
 #include "lib/ids.h"
 #include "lib/jsonw.h"
 #include "store/rows.h"
@@ -33,13 +33,6 @@ int event_type_parse(const char *name)
 		if (strcmp(name, event_type_names[i]) == 0)
 			return i;
 	return -1;
-}
-
-int64_t rows_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The case's part of data: what DESIGN.md lists, read as the change left it. */
@@ -122,7 +115,7 @@ static enum store_result queue_deliveries(struct db_conn *w, const struct event_
 		"INSERT INTO webhook_attempts (endpoint_id, delivery_id, event_id, attempt, at, status,"
 		" next_attempt_at)"
 		" SELECT endpoint_id, id, ?2, 1, ?3, 'pending', ?3 FROM webhook_deliveries WHERE event_pos = ?1";
-	int64_t now = rows_now_ms();
+	int64_t now = dates_now_ms();
 	const struct db_param params[] = {
 		DB_INT(pos), DB_TEXT(subject), DB_INT(seq), DB_INT(now), DB_TEXT(e->tenant),
 		DB_TEXT(e->endpoint_id ? e->endpoint_id : event_type_name(e->type)), DB_END,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/dates.h"
 #include "lib/ids.h"
 #include "lib/jsonw.h"
 #include "store/rows.h"
@@ -299,7 +300,7 @@ enum store_result store_endpoint_recover(struct store *s, const struct store_req
 		" SELECT d.endpoint_id, d.id, e.id, 1, ?3, 'pending', ?3 FROM webhook_deliveries d"
 		" JOIN events e ON e.pos = d.event_pos WHERE d.endpoint_id = ?1 AND d.id > ?2";
 	assert(rq && rq->tenant && id && since && queued);
-	int64_t before = 0, now = rows_now_ms();
+	int64_t before = 0, now = dates_now_ms();
 	*queued = 0;
 	const struct db_col last_col[] = {DB_COL_INT64(&before), DB_END_COL};
 	const struct db_param params[] = {DB_TEXT(id), DB_TEXT(rq->tenant), DB_TEXT(since), DB_INT(now), DB_END};

@@ -36,13 +36,6 @@ struct webhooks {
 	} args[WORKERS_MAX];
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps ms, or less when stopped; true when stopped. */
 static bool nap(struct webhooks *w, int ms)
 {
@@ -147,7 +140,7 @@ static bool signatures(const struct webhook_job *j, int64_t ts, char *out, size_
 /* One attempt of a claimed delivery, and its record. */
 static void attempt(struct webhooks *w, struct webhook_sender *sender, struct webhook_job *j)
 {
-	int64_t start = now_ms();
+	int64_t start = dates_now_ms();
 	char header[2 * WEBHOOK_SIGNATURE_LEN + 2];
 	struct webhook_send_result res = {.retry_after_s = -1};
 	if (signatures(j, start / 1000, header, sizeof header)) {
@@ -157,7 +150,7 @@ static void attempt(struct webhooks *w, struct webhook_sender *sender, struct we
 	}
 	/* Rounded up: a Retry-After floor counted from a truncated end could
 	 * fall a fraction of a millisecond before the receiver's own second. */
-	int64_t end = now_ms() + 1;
+	int64_t end = dates_now_ms() + 1;
 	struct webhook_attempt_end e = {
 		.status_code = res.status_code,
 		.duration_ms = res.duration_ms ? res.duration_ms : end - start,
@@ -221,14 +214,14 @@ static void *worker(void *arg)
 {
 	struct worker_arg *a = arg;
 	struct webhooks *w = a->w;
-	int64_t next_prune = now_ms() + 5000; /* shortly after the start, then every 10 minutes */
+	int64_t next_prune = dates_now_ms() + 5000; /* shortly after the start, then every 10 minutes */
 	while (!stopped(w)) {
-		if (a->index == 0 && now_ms() >= next_prune) {
+		if (a->index == 0 && dates_now_ms() >= next_prune) {
 			prune(w);
-			next_prune = now_ms() + PRUNE_EVERY_MS;
+			next_prune = dates_now_ms() + PRUNE_EVERY_MS;
 		}
 		struct webhook_job j;
-		enum store_result r = store_webhook_claim(w->st, now_ms(), &j);
+		enum store_result r = store_webhook_claim(w->st, dates_now_ms(), &j);
 		if (r == STORE_OK) {
 			attempt(w, w->senders[a->index], &j);
 			store_webhook_job_free(&j);
