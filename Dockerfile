@@ -9,7 +9,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential pkg-config \
-      libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libjwt-dev libssl-dev \
+      libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libpq-dev libjwt-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -26,7 +26,7 @@ LABEL org.opencontainers.image.title="inkasso" \
 # tools are added: the health check is `inkasso healthcheck`.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libcurl4 libjson-c5 libsqlite3-0 libjwt0 libssl3 ca-certificates \
+      libmicrohttpd12 libcurl4 libjson-c5 libsqlite3-0 libpq5 libjwt0 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 inkasso \
  && useradd --system --uid 10001 --gid inkasso --home-dir /var/lib/inkasso --no-create-home \

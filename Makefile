@@ -5,7 +5,7 @@
 CC      ?= cc
 BUILD   ?= build/release
 BINDIR  ?= bin
-PKGS     = libmicrohttpd json-c libcurl sqlite3 libjwt libcrypto
+PKGS     = libmicrohttpd json-c libcurl sqlite3 libpq libjwt libcrypto
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS     = -D_DEFAULT_SOURCE -D_GNU_SOURCE
 OPT     ?= -O2 -g
@@ -75,8 +75,10 @@ test: deps
 
 # The benchmark helpers link the store: built here too, so that they follow it.
 BENCH_BIN = $(BUILD)/bench/gen $(BUILD)/bench/floor
+# The unit tests of the PostgreSQL engine run against a server of their own
+# that scripts/pg-server.sh starts in a temporary directory and stops again.
 check: all $(UNIT_BIN) $(BENCH_BIN)
-	@scripts/run-unit.sh $(UNIT_BIN)
+	@scripts/pg-server.sh run scripts/run-unit.sh $(UNIT_BIN)
 	@INKASSO_BIN=$(BINDIR)/inkasso AGENCY_SIM_BIN=$(BINDIR)/agency-sim scripts/run-http.sh
 
 # ASan+UBSan build in its own tree; the same suite runs against it.

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 debs=(build-essential pkg-config clang libclang-rt-14-dev
       libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libjwt-dev libssl-dev
+      libpq-dev postgresql-15
       libcriterion-dev sqlite3 curl python3 python3-pytest python3-requests
       nodejs npm docker-compose)
 missing=()
@@ -22,6 +23,13 @@ if ((${#missing[@]})); then
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo="sudo"
 	echo "installing Debian packages: ${missing[*]}"
+	# The tests start their own PostgreSQL in a temporary directory
+	# (scripts/pg-server.sh); the package must not create and start the
+	# system's cluster.
+	if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+		$sudo mkdir -p /etc/postgresql-common
+		echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+	fi
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -54,35 +54,35 @@ bool rows_status_in(const char *status, unsigned mask)
 
 /* ---- columns ---- */
 
-void rows_case_read(sqlite3_stmt *st, int i, void *dst)
+void rows_case_read(const struct db_row *st, int i, void *dst)
 {
 	/* Straight calls, not a column table: a listing page reads 51 of these
 	 * rows, and the table's dispatch was 5% of its instructions. */
 	struct case_row *r = dst;
-	r->id = (const char *)sqlite3_column_text(st, i + 0);
-	r->tenant = (const char *)sqlite3_column_text(st, i + 1);
-	r->seq = sqlite3_column_int64(st, i + 2);
-	r->status = (const char *)sqlite3_column_text(st, i + 3);
-	r->stage = (const char *)sqlite3_column_text(st, i + 4);
-	r->agency_status = (const char *)sqlite3_column_text(st, i + 5);
-	r->service = (const char *)sqlite3_column_text(st, i + 6);
-	r->debtor_type = (const char *)sqlite3_column_text(st, i + 7);
-	r->your_reference = (const char *)sqlite3_column_text(st, i + 8);
-	r->agency_case_id = (const char *)sqlite3_column_text(st, i + 9);
-	r->invoice_number = (const char *)sqlite3_column_text(st, i + 10);
-	r->invoice_json = (const char *)sqlite3_column_text(st, i + 11);
-	r->debtor_json = (const char *)sqlite3_column_text(st, i + 12);
-	r->currency = (const char *)sqlite3_column_text(st, i + 13);
-	r->original = sqlite3_column_int64(st, i + 14);
-	r->paid = sqlite3_column_int64(st, i + 15);
-	r->credited = sqlite3_column_int64(st, i + 16);
-	r->remaining = sqlite3_column_int64(st, i + 17);
-	r->interest = sqlite3_column_int64(st, i + 18);
-	r->costs = sqlite3_column_int64(st, i + 19);
-	r->created_at = (const char *)sqlite3_column_text(st, i + 20);
-	r->updated_at = (const char *)sqlite3_column_text(st, i + 21);
-	r->submitted_at = (const char *)sqlite3_column_text(st, i + 22);
-	r->closed_at = (const char *)sqlite3_column_text(st, i + 23);
+	r->id = db_row_text(st, i + 0);
+	r->tenant = db_row_text(st, i + 1);
+	r->seq = db_row_int64(st, i + 2);
+	r->status = db_row_text(st, i + 3);
+	r->stage = db_row_text(st, i + 4);
+	r->agency_status = db_row_text(st, i + 5);
+	r->service = db_row_text(st, i + 6);
+	r->debtor_type = db_row_text(st, i + 7);
+	r->your_reference = db_row_text(st, i + 8);
+	r->agency_case_id = db_row_text(st, i + 9);
+	r->invoice_number = db_row_text(st, i + 10);
+	r->invoice_json = db_row_text(st, i + 11);
+	r->debtor_json = db_row_text(st, i + 12);
+	r->currency = db_row_text(st, i + 13);
+	r->original = db_row_int64(st, i + 14);
+	r->paid = db_row_int64(st, i + 15);
+	r->credited = db_row_int64(st, i + 16);
+	r->remaining = db_row_int64(st, i + 17);
+	r->interest = db_row_int64(st, i + 18);
+	r->costs = db_row_int64(st, i + 19);
+	r->created_at = db_row_text(st, i + 20);
+	r->updated_at = db_row_text(st, i + 21);
+	r->submitted_at = db_row_text(st, i + 22);
+	r->closed_at = db_row_text(st, i + 23);
 }
 
 void rows_settings_cols(struct agency_settings *s, struct db_col *cols)

@@ -24,7 +24,7 @@
 
 /* Reads CASE_COLUMNS from column i on into the struct case_row at dst, as
  * views: the column of a query that selects them is ROWS_CASE(&row). */
-void rows_case_read(sqlite3_stmt *st, int i, void *dst);
+void rows_case_read(const struct db_row *row, int i, void *dst);
 #define ROWS_CASE(r) DB_COL_READ(rows_case_read, (r), CASE_NCOLUMNS)
 
 /* The columns of struct agency_settings, in the order rows_settings_cols

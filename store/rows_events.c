@@ -90,7 +90,7 @@ static enum store_result case_data(struct db_conn *w, const char *case_id, struc
 static enum store_result next_sequence(struct db_conn *w, const char *subject, int64_t *seq)
 {
 	static const char sql[] = "INSERT INTO event_sequences (subject, last) VALUES (?1, 1)"
-				  " ON CONFLICT (subject) DO UPDATE SET last = last + 1 RETURNING last";
+				  " ON CONFLICT (subject) DO UPDATE SET last = event_sequences.last + 1 RETURNING last";
 	const struct db_param params[] = {DB_TEXT(subject), DB_END};
 	const struct db_col cols[] = {DB_COL_INT64(seq), DB_END_COL};
 	return db_one(w, sql, params, cols, "store: event sequence");

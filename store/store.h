@@ -258,8 +258,13 @@ struct store_options {
 
 /* Opens (creating and migrating) the database at path, durable on every
  * commit (a commit that returned survives power loss), and checks its
- * structure. Returns NULL with a message in err on failure. */
+ * structure. path is a SQLite file, or a PostgreSQL URI (see
+ * store_path_is_pg) whose database is migrated under an advisory lock, so
+ * that replicas starting together do not race. Returns NULL with a message
+ * in err on failure. */
 struct store *store_open(const char *path, const struct store_options *opt, char *err, size_t errlen);
+/* True if path is a PostgreSQL URI (postgres:// or postgresql://). */
+bool store_path_is_pg(const char *path);
 /* Closes all connections. NULL-safe. No call may be in flight. */
 void store_close(struct store *s);
 /* True if the database accepts a write transaction now (readyz); after a

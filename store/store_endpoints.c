@@ -348,7 +348,7 @@ enum store_result store_endpoint_attempts(struct store *s, const char *tenant, c
 	static const char sql[] =
 		"SELECT id, event_id, attempt, at, status, status_code, COALESCE(duration_ms, -1), error,"
 		" next_attempt_at"
-		" FROM webhook_attempts WHERE endpoint_id = ?1 AND (?2 IS NULL OR status = ?2)"
+		" FROM webhook_attempts WHERE endpoint_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)"
 		" AND (?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4";
 	assert(tenant && id && limit >= 1 && fn);
 	struct attempt_read a = {.fn = fn, .ctx = ctx, .limit = limit};

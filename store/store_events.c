@@ -62,11 +62,11 @@ enum store_result store_event_list(struct store *s, const struct event_filter *f
 	static const char by_tenant[] =
 		"SELECT pos, id, type, case_id, created_at, body FROM events"
 		" WHERE tenant = ?1 AND endpoint_id IS NULL AND pos > ?2"
-		" AND (?3 IS NULL OR instr(?3, ',' || type || ',') > 0) ORDER BY pos LIMIT ?4";
+		" AND (CAST(?3 AS TEXT) IS NULL OR instr(?3, ',' || type || ',') > 0) ORDER BY pos LIMIT ?4";
 	static const char by_case[] =
 		"SELECT pos, id, type, case_id, created_at, body FROM events"
 		" WHERE case_id = ?5 AND pos > ?2 AND tenant = ?1 AND endpoint_id IS NULL"
-		" AND (?3 IS NULL OR instr(?3, ',' || type || ',') > 0) ORDER BY pos LIMIT ?4";
+		" AND (CAST(?3 AS TEXT) IS NULL OR instr(?3, ',' || type || ',') > 0) ORDER BY pos LIMIT ?4";
 	assert(f && f->tenant && f->limit >= 1 && fn);
 	char types[256];
 	struct event_read e = {.fn = fn, .ctx = ctx, .limit = f->limit};

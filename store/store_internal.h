@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sqlite3.h>
+
 #include "lib/wake.h"
 #include "store/db.h"
 #include "store/store_agency.h"

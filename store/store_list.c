@@ -21,6 +21,10 @@ enum {
 	SHAPE_NATIONAL_ID = 1u << (CASE__COUNT + 5),
 	SHAPE_FROM = 1u << (CASE__COUNT + 6),
 	SHAPE_TO = 1u << (CASE__COUNT + 7),
+	/* Not a filter: the statement is PostgreSQL's (no INDEXED BY, whose
+	 * planner keeps statistics and picks the index itself; ILIKE for
+	 * SQLite's ASCII case-insensitive LIKE). */
+	SHAPE_PG = 1u << (CASE__COUNT + 8),
 };
 
 /* mask 0 and all statuses both mean no status filter. */
@@ -71,7 +75,9 @@ static int list_sql(uint32_t shape, char *sql, size_t cap)
 	 * as selective as both equalities of the index, and would walk all the
 	 * tenant's cases. With INDEXED BY, a plan that cannot use the index
 	 * fails to prepare instead of degrading silently. */
-	if (shape & SHAPE_INVOICE)
+	if (shape & SHAPE_PG)
+		; /* PostgreSQL's planner has statistics (autovacuum's ANALYZE) */
+	else if (shape & SHAPE_INVOICE)
 		sql_add(sql, cap, &n, " INDEXED BY cases_invoice");
 	else if (shape & SHAPE_NATIONAL_ID)
 		sql_add(sql, cap, &n, " INDEXED BY cases_national_id");
@@ -94,12 +100,18 @@ static int list_sql(uint32_t shape, char *sql, size_t cap)
 		}
 		sql_add(sql, cap, &n, ")");
 	}
-	/* LIKE is case-insensitive for ASCII letters only (SQLite without ICU). */
+	/* SQLite's LIKE is case-insensitive for ASCII letters only (SQLite
+	 * without ICU); PostgreSQL's ILIKE in the C locale of its database is
+	 * the same. */
 	if (shape & SHAPE_Q)
 		sql_add(sql, cap, &n,
-			" AND (debtor_name LIKE ?3 ESCAPE '\\' OR business_name LIKE ?3 ESCAPE '\\'"
-			" OR invoice_number LIKE ?3 ESCAPE '\\' OR your_reference LIKE ?3 ESCAPE '\\'"
-			" OR agency_case_id LIKE ?3 ESCAPE '\\' OR org_number LIKE ?3 ESCAPE '\\')");
+			(shape & SHAPE_PG)
+				? " AND (debtor_name ILIKE ?3 ESCAPE '\\' OR business_name ILIKE ?3 ESCAPE '\\'"
+				  " OR invoice_number ILIKE ?3 ESCAPE '\\' OR your_reference ILIKE ?3 ESCAPE '\\'"
+				  " OR agency_case_id ILIKE ?3 ESCAPE '\\' OR org_number ILIKE ?3 ESCAPE '\\')"
+				: " AND (debtor_name LIKE ?3 ESCAPE '\\' OR business_name LIKE ?3 ESCAPE '\\'"
+				  " OR invoice_number LIKE ?3 ESCAPE '\\' OR your_reference LIKE ?3 ESCAPE '\\'"
+				  " OR agency_case_id LIKE ?3 ESCAPE '\\' OR org_number LIKE ?3 ESCAPE '\\')");
 	if (shape & SHAPE_INVOICE)
 		sql_add(sql, cap, &n, " AND invoice_number = ?4");
 	if (shape & SHAPE_DEBTOR_TYPE)
@@ -181,8 +193,9 @@ enum store_result store_case_list(struct store *s, const struct case_filter *f, 
 		DB_END,
 	};
 	struct db_conn *c = store_reader_get(s);
-	sqlite3_stmt *st;
-	enum store_result r = db_built(c, list_shape(f), list_sql, &st);
+	struct db_stmt *st;
+	uint32_t shape = list_shape(f) | (db_engine_of(c) == DB_PG ? SHAPE_PG : 0);
+	enum store_result r = db_built(c, shape, list_sql, &st);
 	if (r == STORE_OK)
 		r = db_each_stmt(c, st, params, cols, on_row, &p, NULL, "store: list");
 	store_reader_put(s, c);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Opening and closing the SQLite store: the writer and its settings, the
- * pool of read connections, the committer and checkpointer threads, and
- * the transactions on them. */
+/* Opening and closing the store: the writer and its settings, the pool of
+ * read connections, the committer and (SQLite) checkpointer threads, and
+ * the transactions on them. INKASSO_DB's form picks the engine: a
+ * postgres:// or postgresql:// URI is PostgreSQL, anything else a SQLite
+ * file. Both run the same operations of store/ over store/db.h. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/schema_pg.h"
 #include "store/store_internal.h"
 
 void store_set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -202,6 +205,53 @@ static bool locks_init(struct store *s)
 	return true;
 }
 
+bool store_path_is_pg(const char *path)
+{
+	return path && (strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0);
+}
+
+/* The writer and the readers of a PostgreSQL store, and its schema. */
+static bool open_pg(struct store *s, const char *uri, int readers, char *err, size_t errlen)
+{
+	if (!db_open_pg(&s->writer, uri, err, errlen) ||
+	    !store_schema_pg_migrate((PGconn *)s->writer.pg, err, errlen))
+		return false;
+	for (s->nreaders = 0; s->nreaders < readers; s->nreaders++) {
+		struct db_conn *c = &s->readers[s->nreaders];
+		if (!db_open_pg(c, uri, err, errlen)) {
+			s->nreaders++; /* db_open_pg may leave a handle to close */
+			return false;
+		}
+		s->idle[s->nidle++] = c;
+	}
+	return true;
+}
+
+/* The writer and the readers of a SQLite store, its schema and the
+ * checkpointer. */
+static bool open_sqlite(struct store *s, const char *path, int readers, char *err, size_t errlen)
+{
+	/* NOMUTEX needs a library built thread-safe; with SQLITE_THREADSAFE=0
+	 * no flag makes sharing connections between threads safe. */
+	if (!sqlite3_threadsafe()) {
+		store_set_err(err, errlen, "the SQLite library was built without thread support");
+		return false;
+	}
+	/* The writer first: it creates the file, switches it to WAL and
+	 * migrates; a read-only connection can do none of these. */
+	if (!conn_open(&s->writer, path, false, err, errlen) || !writer_setup(s->writer.db, err, errlen))
+		return false;
+	for (s->nreaders = 0; s->nreaders < readers; s->nreaders++) {
+		struct db_conn *c = &s->readers[s->nreaders];
+		if (!conn_open(c, path, true, err, errlen)) {
+			s->nreaders++; /* conn_open may leave a handle to close */
+			return false;
+		}
+		s->idle[s->nidle++] = c;
+	}
+	return store_checkpointer_start(s, path, err, errlen);
+}
+
 struct store *store_open(const char *path, const struct store_options *opt, char *err, size_t errlen)
 {
 	struct store *s = NULL;
@@ -215,31 +265,14 @@ struct store *store_open(const char *path, const struct store_options *opt, char
 		store_set_err(err, errlen, "store_open: the commit batch must be 1 to %d", STORE_COMMIT_BATCH_MAX);
 		return NULL;
 	}
-	/* NOMUTEX needs a library built thread-safe; with SQLITE_THREADSAFE=0
-	 * no flag makes sharing connections between threads safe. */
-	if (!sqlite3_threadsafe()) {
-		store_set_err(err, errlen, "the SQLite library was built without thread support");
-		return NULL;
-	}
 	s = calloc(1, sizeof *s);
 	if (!s || !(s->readers = calloc((size_t)opt->readers, sizeof *s->readers)) ||
 	    !(s->idle = calloc((size_t)opt->readers, sizeof *s->idle)) || !locks_init(s)) {
 		store_set_err(err, errlen, "store_open: cannot allocate the store or its locks");
 		goto out;
 	}
-	/* The writer first: it creates the file, switches it to WAL and
-	 * migrates; a read-only connection can do none of these. */
-	if (!conn_open(&s->writer, path, false, err, errlen) || !writer_setup(s->writer.db, err, errlen))
-		goto out;
-	for (s->nreaders = 0; s->nreaders < opt->readers; s->nreaders++) {
-		struct db_conn *c = &s->readers[s->nreaders];
-		if (!conn_open(c, path, true, err, errlen)) {
-			s->nreaders++; /* conn_open may leave a handle to close */
-			goto out;
-		}
-		s->idle[s->nidle++] = c;
-	}
-	if (!store_checkpointer_start(s, path, err, errlen) ||
+	if (!(store_path_is_pg(path) ? open_pg(s, path, opt->readers, err, errlen)
+				     : open_sqlite(s, path, opt->readers, err, errlen)) ||
 	    !store_committer_start(s, batch ? batch : STORE_COMMIT_BATCH_DEFAULT, err, errlen))
 		goto out;
 	ok = true;
@@ -274,7 +307,7 @@ void store_close(struct store *s)
 
 bool store_writable(struct store *s)
 {
-	static const char probe_in[] = "INSERT INTO secrets (name, value) VALUES ('readyz-probe', x'00')";
+	static const char probe_in[] = "INSERT INTO secrets (name, value) VALUES ('readyz-probe', ?1)";
 	static const char probe_out[] = "DELETE FROM secrets WHERE name = 'readyz-probe'";
 	struct db_conn *w;
 	bool ok = store_write_begin(s, &w) == STORE_OK;
@@ -283,7 +316,8 @@ bool store_writable(struct store *s)
 	 * goes to the disk and its sync. Only then, so a healthy readyz stays
 	 * free of writes. */
 	if (ok && w->commit_failed)
-		ok = db_exec(w, probe_in, NULL, "store: readyz probe") == STORE_OK &&
+		ok = db_exec(w, probe_in, (struct db_param[]){DB_BLOB("", 1), DB_END}, "store: readyz probe") ==
+			     STORE_OK &&
 		     db_exec(w, probe_out, NULL, "store: readyz probe") == STORE_OK && db_commit(w) == STORE_OK;
 	store_write_end(s); /* rolls back an empty or failed transaction */
 	return ok;

@@ -145,11 +145,22 @@ static enum store_result match_case(struct db_conn *w, const char *tenant, const
 	/* Both indexes named, as in the listing: without ANALYZE statistics
 	 * SQLite would walk the tenant's primary key instead. "agency_case_id =
 	 * ?" implies the partial index's IS NOT NULL. */
-	static const char by_case_id[] = "SELECT id, remaining FROM cases INDEXED BY cases_agency_case"
-					 " WHERE tenant = ?1 AND agency_case_id = ?2 ORDER BY seq DESC LIMIT 1";
-	static const char by_invoice[] = "SELECT id, remaining FROM cases INDEXED BY cases_invoice"
-					 " WHERE tenant = ?1 AND invoice_number = ?2"
-					 " ORDER BY status NOT IN ('withdrawn', 'rejected') DESC, seq DESC LIMIT 1";
+	/* PostgreSQL has no INDEXED BY, and needs none: its planner keeps
+	 * statistics. The same queries otherwise. */
+#define BY_CASE_ID " WHERE tenant = ?1 AND agency_case_id = ?2 ORDER BY seq DESC LIMIT 1"
+#define BY_INVOICE                                   \
+	" WHERE tenant = ?1 AND invoice_number = ?2" \
+	" ORDER BY status NOT IN ('withdrawn', 'rejected') DESC, seq DESC LIMIT 1"
+	static const char by_case_id_sqlite[] =
+		"SELECT id, remaining FROM cases INDEXED BY cases_agency_case" BY_CASE_ID;
+	static const char by_invoice_sqlite[] = "SELECT id, remaining FROM cases INDEXED BY cases_invoice" BY_INVOICE;
+	static const char by_case_id_pg[] = "SELECT id, remaining FROM cases" BY_CASE_ID;
+	static const char by_invoice_pg[] = "SELECT id, remaining FROM cases" BY_INVOICE;
+#undef BY_CASE_ID
+#undef BY_INVOICE
+	bool pg = db_engine_of(w) == DB_PG;
+	const char *by_case_id = pg ? by_case_id_pg : by_case_id_sqlite;
+	const char *by_invoice = pg ? by_invoice_pg : by_invoice_sqlite;
 	const struct db_col cols[] = {DB_COL_COPY(m->id), DB_COL_INT64(&m->remaining), DB_END_COL};
 	enum store_result r = STORE_NOT_FOUND;
 	if (agency_case_id && agency_case_id[0]) {

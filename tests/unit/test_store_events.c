@@ -4,7 +4,8 @@
  * change and none for a refused one, dense sequences, the feed's order and
  * filters, endpoints, and the delivery queue (per-subject order, retries,
  * giving up, 410, the failure streak, the requeue after a crash, recover),
- * idempotency records for every operation. */
+ * idempotency records for every operation. Run on both backends
+ * (tests/unit/store_backend.h). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,34 +17,26 @@
 #include "store/store.h"
 #include "store/store_agency.h"
 #include "store/store_events.h"
+#include "tests/unit/store_backend.h"
 
 #define NOW "2026-02-20T10:00:00.000Z"
 #define ALL ((1u << CASE__COUNT) - 1)
 
-static char dir[256], dbpath[300];
+static struct test_db db;
 static struct store *s;
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/inkasso-events-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(dbpath, sizeof dbpath, "%s/test.db", dir);
+	test_db_create(&db, "inkasso-events");
 	char err[256] = "";
-	s = store_open(dbpath, &(struct store_options){.readers = 2}, err, sizeof err);
+	s = store_open(db.path, &(struct store_options){.readers = 2}, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
 }
 
 static void teardown(void)
 {
 	store_close(s);
-	const char *suffix[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < 3; i++) {
-		char p[400];
-		snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	test_db_remove(&db);
 }
 
 TestSuite(events, .init = setup, .fini = teardown);
