@@ -75,11 +75,16 @@ test: deps
 
 # The benchmark helpers link the store: built here too, so that they follow it.
 BENCH_BIN = $(BUILD)/bench/gen $(BUILD)/bench/floor
-# The unit tests of the PostgreSQL engine run against a server of their own
+# Both storage backends: the unit tests of the PostgreSQL engine and the
+# store tests (run on both by scripts/run-unit.sh), then the HTTP suite on
+# SQLite and again on PostgreSQL, each PostgreSQL run on a server of its own
 # that scripts/pg-server.sh starts in a temporary directory and stops again.
 check: all $(UNIT_BIN) $(BENCH_BIN)
 	@scripts/pg-server.sh run scripts/run-unit.sh $(UNIT_BIN)
 	@INKASSO_BIN=$(BINDIR)/inkasso AGENCY_SIM_BIN=$(BINDIR)/agency-sim scripts/run-http.sh
+	@echo "http: the same suite on PostgreSQL"
+	@INKASSO_BIN=$(BINDIR)/inkasso AGENCY_SIM_BIN=$(BINDIR)/agency-sim INKASSO_TEST_STORE=pg \
+	  scripts/pg-server.sh run scripts/run-http.sh
 
 # ASan+UBSan build in its own tree; the same suite runs against it.
 asan:

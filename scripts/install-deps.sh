@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 debs=(build-essential pkg-config clang libclang-rt-14-dev
       libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libjwt-dev libssl-dev
       libpq-dev postgresql-15
-      libcriterion-dev sqlite3 curl python3 python3-pytest python3-requests
+      libcriterion-dev sqlite3 curl python3 python3-pytest python3-requests python3-psycopg2
       nodejs npm docker-compose)
 missing=()
 for p in "${debs[@]}"; do

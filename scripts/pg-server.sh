@@ -8,9 +8,13 @@
 #                                          URI (also written to DIR/uri)
 #   scripts/pg-server.sh stop DIR          stop that server, rm -rf DIR; quiet
 #                                          when it is already gone
+#   scripts/pg-server.sh down DIR          crash it (-m immediate), data kept
+#   scripts/pg-server.sh up DIR            start it again: same data and port
+#   scripts/pg-server.sh restart DIR       down, then up
 #   scripts/pg-server.sh run CMD ARGS...   a server in a fresh mktemp -d for
 #                                          CMD, whose environment has
-#                                          INKASSO_TEST_PG=<uri>; exits with
+#                                          INKASSO_TEST_PG=<uri> and
+#                                          INKASSO_TEST_PG_DIR=<its DIR>; exits with
 #                                          CMD's status (`make check`)
 # stdout carries the URI only (start); everything else goes to stderr.
 # initdb and postgres refuse to run as root: as root, the cluster belongs to
@@ -22,7 +26,7 @@ set -euo pipefail
 marker=.inkasso-pg-server
 
 usage() {
-	echo "usage: $0 start DIR [PORT] | stop DIR | run CMD [ARGS...]" >&2
+	echo "usage: $0 start DIR [PORT] | stop DIR | down DIR | up DIR | restart DIR | run CMD [ARGS...]" >&2
 	exit 2
 }
 
@@ -117,6 +121,7 @@ cmd_start() {
 		die "createdb inkasso failed"
 	fi
 	local uri="postgresql://inkasso@127.0.0.1:$port/inkasso"
+	echo "$opts" >"$dir/opts"
 	echo "$uri" >"$dir/uri"
 	echo "$uri"
 }
@@ -139,6 +144,25 @@ cmd_stop() {
 	rm -rf "$dir"
 }
 
+# down: a crash of the server, its data kept (`-m immediate`: recovery
+# replays the WAL at the next start); up: started again on the same data,
+# port and settings; restart: both.
+cmd_down() {
+	[ $# -eq 1 ] || usage
+	local dir=$1
+	[ -f "$dir/$marker" ] || die "$dir was not made by $0 start"
+	dir=$(cd "$dir" && pwd -P)
+	as_owner "$dir" "$(bindir)/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null
+}
+
+cmd_up() {
+	[ $# -eq 1 ] || usage
+	local dir=$1
+	[ -f "$dir/$marker" ] || die "$dir was not made by $0 start"
+	dir=$(cd "$dir" && pwd -P)
+	as_owner "$dir" "$(bindir)/pg_ctl" -D "$dir/data" -l "$dir/log" -s -w -t 60 start -o "$(cat "$dir/opts")" >&2
+}
+
 cmd_run() {
 	[ $# -ge 1 ] || usage
 	local uri rc
@@ -152,7 +176,7 @@ cmd_run() {
 	trap 'exit 143' TERM
 	uri=$(cmd_start "$run_dir")
 	set +e
-	INKASSO_TEST_PG=$uri "$@"
+	INKASSO_TEST_PG=$uri INKASSO_TEST_PG_DIR=$run_dir "$@"
 	rc=$?
 	set -e
 	exit "$rc"
@@ -164,6 +188,9 @@ shift
 case $what in
 start) cmd_start "$@" ;;
 stop) cmd_stop "$@" ;;
+down) cmd_down "$@" ;;
+up) cmd_up "$@" ;;
+restart) cmd_down "$@" && cmd_up "$@" ;;
 run) cmd_run "$@" ;;
 *) usage ;;
 esac

@@ -314,8 +314,14 @@ static const char sql_rollback[] = "ROLLBACK";
 
 enum store_result db_begin(struct db_conn *c, bool immediate)
 {
-	enum store_result r = db_exec(c, immediate ? c->ops->begin_write : c->ops->begin_read, NULL,
-				      immediate ? "store: begin write" : "store: begin read");
+	const char *sql = immediate ? c->ops->begin_write : c->ops->begin_read;
+	const char *what = immediate ? "store: begin write" : "store: begin read";
+	enum store_result r = db_exec(c, sql, NULL, what);
+	/* A pooled connection learns that its server restarted only when it is
+	 * used. At BEGIN nothing was done on it yet: reconnect and begin again
+	 * at once, rather than answer 503 once for every idle connection. */
+	if (r == STORE_BUSY && c->ops->lost && c->ops->lost(c))
+		r = db_exec(c, sql, NULL, what);
 	if (r == STORE_OK && c->engine == DB_PG)
 		c->in_tx = true;
 	if (r == STORE_OK && immediate && c->ops->write_lock)

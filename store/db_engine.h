@@ -28,6 +28,9 @@ struct db_ops {
 	/* NULL, or makes the connection usable before a statement: reconnects
 	 * a lost one (outside a transaction only). */
 	enum store_result (*ready)(struct db_conn *c);
+	/* NULL, or true when the connection was found dead (the server went
+	 * away since its last use). */
+	bool (*lost)(const struct db_conn *c);
 	/* Frees what s holds on the engine's side (not s->text). */
 	void (*unprepare)(struct db_conn *c, struct db_stmt *s);
 	/* Binds params and runs the statement up to its first row. */

@@ -78,6 +78,18 @@ static enum store_result dbpg_fail(struct db_conn *c, const PGresult *res, const
 	return STORE_HARD_ERROR;
 }
 
+/* libpq prints the server's notices (a WARNING as the server shuts down)
+ * on stderr; they go to the log instead, as one line each. The primary
+ * message only: a notice's DETAIL may quote values. */
+static void on_notice(void *arg, const PGresult *res)
+{
+	(void)arg;
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	log_write(LOG_INFO, "store: postgres notice", "severity", severity ? severity : "", "postgres",
+		  msg ? msg : "", NULL);
+}
+
 bool db_open_pg(struct db_conn *c, const char *uri, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
@@ -99,6 +111,7 @@ bool db_open_pg(struct db_conn *c, const char *uri, char *err, size_t errlen)
 		return false; /* db_close frees c->pg */
 	}
 	c->reconnect_wait_ms = PG_RECONNECT_FIRST_MS;
+	PQsetNoticeReceiver(c->pg, on_notice, NULL); /* kept by PQreset */
 	return true;
 }
 
@@ -353,6 +366,7 @@ static char *dbpg_blob(const struct db_row *r, int i, size_t *len)
 }
 
 static bool dbpg_in_tx(const struct db_conn *c) { return c->in_tx; }
+static bool dbpg_lost(const struct db_conn *c) { return PQstatus(c->pg) != CONNECTION_OK; }
 static int64_t dbpg_changes(const struct db_conn *c) { return c->changes; }
 static void dbpg_tx_ended(struct db_conn *c) { c->in_tx = false; }
 
@@ -375,6 +389,7 @@ static const char sql_write_lock[] = "SELECT pg_advisory_xact_lock(" DB_PG_WRITE
 
 const struct db_ops db_pg_ops = {
 	.ready = dbpg_ready,
+	.lost = dbpg_lost,
 	.prepare = dbpg_prepare,
 	.unprepare = dbpg_unprepare,
 	.start = dbpg_start,

@@ -1,7 +1,13 @@
 # SPDX-License-Identifier: MIT
 """Fixtures for the HTTP tests: the real inkasso binary on a loopback port,
 and a Prism proxy in front of it that checks every answer against
-openapi.yaml (a response that breaks the contract becomes a 500 there)."""
+openapi.yaml (a response that breaks the contract becomes a 500 there).
+
+The suite runs on either storage backend: SQLite files by default, or with
+INKASSO_TEST_STORE=pg a new PostgreSQL database per service on the server
+of INKASSO_TEST_PG (scripts/pg-server.sh starts one for `make check`).
+Tests of what only a SQLite file has (its fault shim, its own integrity
+check) carry @pytest.mark.sqlite_only."""
 import datetime as dt
 import os
 import signal
@@ -13,6 +19,7 @@ import uuid
 
 import pytest
 import requests
+import sqlite3
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(ROOT, os.environ.get("INKASSO_BIN", "bin/inkasso"))
@@ -20,6 +27,60 @@ SIM_BIN = os.path.join(ROOT, os.environ.get("AGENCY_SIM_BIN", "bin/agency-sim"))
 PRISM = os.environ.get("PRISM_BIN", os.path.join(ROOT, ".tools/node_modules/.bin/prism"))
 SECRET = "http-test-secret-0123456789abcdef-0123456789"
 ALL_SCOPES = "cases:read cases:write settings:write webhooks:write"
+
+
+ON_PG = os.environ.get("INKASSO_TEST_STORE") == "pg"
+PG_SERVER = os.environ.get("INKASSO_TEST_PG", "")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: tests what only the SQLite backend has")
+    config.addinivalue_line("markers", "postgres_only: tests what only the PostgreSQL backend has")
+
+
+def pytest_collection_modifyitems(config, items):
+    if ON_PG:
+        mark, skip = "sqlite_only", pytest.mark.skip(reason="SQLite backend only (its file, its fault shim)")
+    else:
+        mark, skip = "postgres_only", pytest.mark.skip(reason="PostgreSQL backend only (its own run in make check)")
+    for item in items:
+        if mark in item.keywords:
+            item.add_marker(skip)
+
+
+def pg_database():
+    """A new, empty PostgreSQL database on the test server; its URI."""
+    assert PG_SERVER, "INKASSO_TEST_STORE=pg needs INKASSO_TEST_PG (scripts/pg-server.sh run)"
+    name = "h_" + uuid.uuid4().hex[:20]
+    subprocess.run(["psql", PG_SERVER, "-q", "-v", "ON_ERROR_STOP=1", "-c", f"CREATE DATABASE {name}"],
+                   check=True, capture_output=True)
+    return PG_SERVER.rsplit("/", 1)[0] + "/" + name
+
+
+class DbConn:
+    """A second connection to a service's database, SQLite or PostgreSQL,
+    in autocommit, with SQLite's ? placeholders on both."""
+
+    def __init__(self, path):
+        if path.startswith(("postgres://", "postgresql://")):
+            import psycopg2
+            self.pg = True
+            self.con = psycopg2.connect(path)
+            self.con.autocommit = True
+        else:
+            self.pg = False
+            self.con = sqlite3.connect(path, timeout=10, isolation_level=None)
+            self.con.execute("PRAGMA foreign_keys = ON")
+
+    def execute(self, sql, params=()):
+        if not self.pg:
+            return self.con.execute(sql, params)
+        cur = self.con.cursor()
+        cur.execute(sql.replace("?", "%s"), params)
+        return cur
+
+    def close(self):
+        self.con.close()
 
 
 def free_port():
@@ -59,7 +120,7 @@ class Service:
     def __init__(self, workdir, env=None):
         self.workdir = workdir
         self.port = free_port()
-        self.db = os.path.join(workdir, "inkasso.db")
+        self.db = pg_database() if ON_PG else os.path.join(workdir, "inkasso.db")
         self.log_path = os.path.join(workdir, "inkasso.log")
         self.extra_env = env or {}
         self.proc = None

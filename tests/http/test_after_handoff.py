@@ -6,12 +6,11 @@ are written straight into the service's database."""
 import contextlib
 import datetime as dt
 import random
-import sqlite3
 import uuid
 
 import pytest
 
-from conftest import assert_problem, create_case, field_errors, new_tenant, today, valid_case
+from conftest import DbConn, assert_problem, create_case, field_errors, new_tenant, today, valid_case
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -22,10 +21,9 @@ def yesterday():
 
 @contextlib.contextmanager
 def db(service):
-    """A second connection to the running service's database (WAL: safe beside it)."""
-    con = sqlite3.connect(service.db, timeout=10, isolation_level=None)
+    """A second connection to the running service's database (SQLite in WAL: safe beside it)."""
+    con = DbConn(service.db)
     try:
-        con.execute("PRAGMA foreign_keys = ON")
         yield con
     finally:
         con.close()

@@ -16,7 +16,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import threading
 import time
 import uuid
@@ -24,7 +23,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import case_detail, wait_case, ROOT, agency_key, agency_rig, assert_problem, bearer, create_case, list_all, new_tenant, \
+from conftest import DbConn, case_detail, wait_case, ROOT, agency_key, agency_rig, assert_problem, bearer, create_case, list_all, new_tenant, \
     today, valid_case, wait_until
 
 DEADLINE = 15.0
@@ -358,7 +357,7 @@ def test_kill_9_while_sends_are_in_flight_loses_nothing_and_sends_nothing_twice(
         assert 2 <= at_kill < KILL_CASES, at_kill
         # The dead process left sends of unknown outcome behind (rows still
         # "sending", their invoices stored at the agency, answers never read).
-        con = sqlite3.connect(svc.db, timeout=10)
+        con = DbConn(svc.db)
         try:
             in_flight = con.execute("SELECT count(*) FROM outbox WHERE state = 'sending'").fetchone()[0]
         finally:

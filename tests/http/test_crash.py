@@ -8,7 +8,7 @@ import threading
 
 import requests
 
-from conftest import Api, list_all, valid_case, wait_until
+from conftest import ON_PG, Api, list_all, valid_case, wait_until
 
 WORKERS, PER_WORKER = 4, 50
 
@@ -67,6 +67,8 @@ def test_kill_9_mid_burst_loses_no_acknowledged_case(fresh_service):
     assert r.status_code == 201, r.text
     assert s.stop() == 0
 
+    if ON_PG:
+        return  # PostgreSQL checks its own pages; a SQLite file is checked here
     db = sqlite3.connect(s.db)
     try:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

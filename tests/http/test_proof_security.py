@@ -17,6 +17,10 @@ import privacy_grep  # noqa: E402
 import resource_limits  # noqa: E402
 import seckit  # noqa: E402
 
+# The proof harness of tests/proof opens SQLite files of its own; the
+# PostgreSQL proofs (replicas, failover) are issue 11's, not yet written.
+pytestmark = pytest.mark.sqlite_only
+
 
 def quiet(*_):
     pass

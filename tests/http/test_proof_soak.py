@@ -20,6 +20,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import agency_soak  # noqa: E402
 import crash_soak  # noqa: E402
 
+import pytest
+# The proof harness of tests/proof opens SQLite files of its own; the
+# PostgreSQL proofs (replicas, failover) are issue 11's, not yet written.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_crash_soak_short_loses_nothing_duplicates_nothing_and_keeps_the_db_intact():
     f = crash_soak.run(**dict(crash_soak.QUICK, agency_deadline=45.0))

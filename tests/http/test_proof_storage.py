@@ -10,6 +10,10 @@ import tempfile
 
 from conftest import ROOT, SECRET, Api, assert_problem, prism_proxy, valid_case
 
+import pytest
+# The SQLite fault shim (tests/fault) under the store: SQLite's alone.
+pytestmark = pytest.mark.sqlite_only
+
 _spec = importlib.util.spec_from_file_location(
     "storage_faults", os.path.join(ROOT, "tests", "proof", "storage_faults.py"))
 storage_faults = importlib.util.module_from_spec(_spec)

@@ -27,6 +27,11 @@ import money_retry  # noqa: E402
 import ssrf_guard  # noqa: E402
 import webhook_soak  # noqa: E402
 
+import pytest
+# The proof harness of tests/proof opens SQLite files of its own; the
+# PostgreSQL proofs (replicas, failover) are issue 11's, not yet written.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_webhook_soak_short_delivers_everything_signed_in_order_and_honours_retry_after_and_410():
     f = webhook_soak.run(**dict(webhook_soak.QUICK, cases=80, spread=5.0, deadline=50.0))
