@@ -208,7 +208,7 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 	const char *msg = res->message[0] ? res->message : "no answer";
 	const bool gave_up = a != ATTEMPT_DELIVERED && (a == ATTEMPT_REJECTED || it->attempts >= f->opt.max_attempts);
 	if (a == ATTEMPT_DELIVERED || gave_up) {
-		struct outbox_end end = {.id = it->id,
+		struct outbox_end end = {.row = it,
 					 .failed = gave_up,
 					 .lookup_first = a == ATTEMPT_REJECTED ? false : lookup_next,
 					 .last_error = msg};
@@ -231,15 +231,15 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 			r = store_case_transition_ending(f->st, it->tenant, it->case_id, from, to, "forwarder", why,
 							 now, &end);
 		} else {
-			r = gave_up ? store_outbox_fail(f->st, it->id, end.lookup_first, msg)
-				    : store_outbox_done(f->st, it->id);
+			r = gave_up ? store_outbox_fail(f->st, it, end.lookup_first, msg)
+				    : store_outbox_done(f->st, it);
 		}
 		if (r < 0) {
 			/* Nothing was written: the row is still sending. Look again
 			 * later rather than leave it for the next start. */
 			log_write(LOG_ERROR, "forwarder: could not record the outcome", "case_id", it->case_id, "kind",
 				  outbox_kind_name(it->kind), NULL);
-			store_outbox_retry(f->st, it->id, dates_now_ms() + f->opt.retry_base_ms, true,
+			store_outbox_retry(f->st, it, dates_now_ms() + f->opt.retry_base_ms, true,
 					   "the outcome could not be recorded");
 			return;
 		}
@@ -254,7 +254,7 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 	ids_random(&r, sizeof r);
 	int64_t delay = backoff_delay_ms(it->attempts, f->opt.retry_base_ms, f->opt.retry_cap_ms,
 					 res->retry_after_s, r);
-	store_outbox_retry(f->st, it->id, dates_now_ms() + delay, lookup_next, msg);
+	store_outbox_retry(f->st, it, dates_now_ms() + delay, lookup_next, msg);
 	metrics_forwarder_retry();
 }
 
@@ -280,6 +280,12 @@ static void deliver(struct forwarder *f, struct agency_client *ac, const struct 
 	finish(f, it, a, lookup_next, &res);
 }
 
+/* How long a claim holds its row: one delivery makes at most two agency
+ * calls (the lookup of an unknown outcome, then the send), each bounded by
+ * the timeout, plus the store's writes around them. A replica that dies
+ * mid-send leaves its row to the others after this. */
+static int64_t lease_ms(const struct forwarder *f) { return 2 * (int64_t)f->opt.agency.timeout_ms + 10000; }
+
 static void *worker(void *p)
 {
 	struct worker_arg *arg = p;
@@ -287,7 +293,7 @@ static void *worker(void *p)
 	struct agency_client *ac = f->clients[arg->index];
 	while (!atomic_load(&f->stop)) {
 		struct outbox_item it;
-		enum store_result r = store_outbox_claim(f->st, dates_now_ms(), &it);
+		enum store_result r = store_outbox_claim(f->st, dates_now_ms(), lease_ms(f), &it);
 		if (r == STORE_OK)
 			deliver(f, ac, &it);
 		else

@@ -33,6 +33,9 @@ void digest_national_id(const unsigned char key[32], const char *national_id, ch
 			continue;
 		norm[k++] = (char)toupper((unsigned char)*p);
 	}
+	/* strspn below reads up to the NUL: without it, whatever the stack held
+	 * after the digits decided (now and then) which form was hashed. */
+	norm[k] = '\0';
 	/* A Swedish personnummer may come with its century (12 digits) or
 	 * without (10): hash the 10-digit form so that both find the case. No
 	 * other supported format is 12 plain digits. */

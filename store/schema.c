@@ -286,6 +286,12 @@ static const char *const migrations[] = {
 	/* A direct payment's reference is booked once per case and kind. */
 	"CREATE INDEX payments_reference ON payments (case_id, kind, reference)"
 	"  WHERE source = 'api' AND reference IS NOT NULL;",
+	/* 6: a claimed outbox row's lease (ms since the epoch). A claim lasts
+	 * until then; a row still sending after it is taken over by the next
+	 * claim, which looks the invoice up first. attempts, raised by every
+	 * claim, is the lease's token: an end must name it, so the late end of
+	 * a claimer whose lease was taken over changes nothing. */
+	"ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -323,6 +323,8 @@ static const char *const migrations[] = {
 	"  END IF;"
 	"  RETURN to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"');"
 	"END $$;",
+	/* 2: SQLite's 6, the outbox's leases (store/schema.c says how they work). */
+	"ALTER TABLE outbox ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;",
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -24,37 +24,47 @@ struct outbox_item {
 	bool lookup_first;              /* an earlier send has an unknown outcome: look the invoice up first */
 };
 
-/* Claims the row due first (state pending, next_attempt_at <= now_ms; order
- * next_attempt_at, then id) whose case has no earlier row (smaller id) still
- * pending or sending, nor a failed create: a case's rows go out in order,
- * actions and payments behind its create (a failed action or payment is
- * reported on itself and does not stop the rows behind it). Sets it sending,
- * attempts + 1, and copies it into out. STORE_NOT_FOUND when nothing is due.
- * Call store_outbox_done, _retry or _fail for every row claimed. */
-enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct outbox_item *out);
+/* Claims a row for lease_ms from now_ms: first a row still sending whose
+ * lease ran out (its claimer died or hung: taken over, lookup_first set, as
+ * its outcome is unknown), else the row due first (state pending,
+ * next_attempt_at <= now_ms; order next_attempt_at, then id) whose case has
+ * no earlier row (smaller id) still pending or sending, nor a failed create:
+ * a case's rows go out in order, actions and payments behind its create (a
+ * failed action or payment is reported on itself and does not stop the rows
+ * behind it). Sets it sending, attempts + 1, leased until now_ms +
+ * lease_ms, and copies it into out. STORE_NOT_FOUND when nothing is due.
+ * Call store_outbox_done, _retry or _fail with the claimed row, before its
+ * lease ends: attempts is the lease's token, and an end whose row was taken
+ * over since (attempts moved on) is refused with STORE_STATE. */
+enum store_result store_outbox_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct outbox_item *out);
 
-/* At startup: every row left sending by a previous process goes back to
- * pending, due at once, with lookup_first set (its outcome is unknown).
- * *requeued (may be NULL) receives the number of rows. */
+/* At startup, on SQLite: every row left sending by a previous process goes
+ * back to pending, due at once, with lookup_first set (its outcome is
+ * unknown): a SQLite file is one process's, so what is sending at its start
+ * is its dead predecessor's. On PostgreSQL replicas share the database and
+ * only an expired lease tells that a claimer is gone: nothing is requeued
+ * here, the claim takes such rows over. *requeued (may be NULL) receives
+ * the number of rows. */
 enum store_result store_outbox_requeue_sending(struct store *s, int64_t *requeued);
 
-/* Marks a sending row delivered (an action row's action becomes "sent").
- * STORE_STATE when the row is not sending (unknown id included). */
-enum store_result store_outbox_done(struct store *s, int64_t id);
+/* Marks the claimed row delivered (an action row's action becomes "sent").
+ * STORE_STATE when the row is not sending under this claim (unknown id
+ * included). */
+enum store_result store_outbox_done(struct store *s, const struct outbox_item *it);
 
-/* Puts a sending row back to pending, due at next_at_ms, with lookup_first as
- * given (true after an unknown outcome, false after a lookup showed it absent
- * or after a send that provably did not arrive), last_error kept for support.
- * STORE_STATE when the row is not sending. */
-enum store_result store_outbox_retry(struct store *s, int64_t id, int64_t next_at_ms,
+/* Puts the claimed row back to pending, due at next_at_ms, with lookup_first
+ * as given (true after an unknown outcome, false after a lookup showed it
+ * absent or after a send that provably did not arrive), last_error kept for
+ * support. STORE_STATE when the row is not sending under this claim. */
+enum store_result store_outbox_retry(struct store *s, const struct outbox_item *it, int64_t next_at_ms,
 				     bool lookup_first, const char *last_error);
 
-/* Gives a sending row up (state failed; an action row's action becomes
+/* Gives the claimed row up (state failed; an action row's action becomes
  * "failed"). lookup_first: whether the last attempt's outcome is unknown,
  * kept for a retry and so that a withdraw never cancels locally a case the
  * agency may have. The case's status is the caller's (store_case_transition).
- * STORE_STATE when the row is not sending. */
-enum store_result store_outbox_fail(struct store *s, int64_t id, bool lookup_first,
+ * STORE_STATE when the row is not sending under this claim. */
+enum store_result store_outbox_fail(struct store *s, const struct outbox_item *it, bool lookup_first,
 				    const char *last_error);
 
 /* What the agency told about a case, for store_case_transition. NULL members
@@ -89,7 +99,7 @@ enum store_result store_case_transition(struct store *s, const char *tenant, con
 
 /* How a sending create row ends together with its case's move. */
 struct outbox_end {
-	int64_t id;             /* the sending row */
+	const struct outbox_item *row; /* the claimed row */
 	bool failed;            /* false: done (delivered); true: failed, as store_outbox_fail */
 	bool lookup_first;      /* failed only: as store_outbox_fail */
 	const char *last_error; /* failed only */

@@ -45,6 +45,7 @@ struct store {
 	pthread_mutex_t read_lock;   /* guards idle/nidle */
 	pthread_cond_t read_free;    /* signalled when a reader returns to the pool */
 	bool locks_ready;            /* the mutexes and the condvar were initialised */
+	bool shared;                 /* PostgreSQL: other replicas may use the database beside this one */
 	/* Group commit (store_commit.c): creates queue here and one thread
 	 * writes up to commit_batch of them per transaction. */
 	struct wake queue;           /* its lock guards the queue; its cond: a job queued, or stop */

@@ -213,6 +213,7 @@ bool store_path_is_pg(const char *path)
 /* The writer and the readers of a PostgreSQL store, and its schema. */
 static bool open_pg(struct store *s, const char *uri, int readers, char *err, size_t errlen)
 {
+	s->shared = true;
 	if (!db_open_pg(&s->writer, uri, err, errlen) ||
 	    !store_schema_pg_migrate((PGconn *)s->writer.pg, err, errlen))
 		return false;

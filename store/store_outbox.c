@@ -20,8 +20,16 @@
 
 /* ---- the outbox ---- */
 
-enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct outbox_item *out)
+enum store_result store_outbox_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct outbox_item *out)
 {
+	/* A lease that ran out: the oldest such row, again under a new token
+	 * (attempts + 1), its outcome unknown. Rare, and few rows are sending:
+	 * the state = 'sending' range of outbox_due is short. */
+	static const char takeover[] =
+		"UPDATE outbox SET attempts = attempts + 1, lookup_first = 1, lease_until = ?1 + ?2,"
+		" updated_at = " SQL_NOW
+		" WHERE id = (SELECT id FROM outbox WHERE state = 'sending' AND lease_until <= ?1 ORDER BY id LIMIT 1)"
+		" RETURNING id, tenant, case_id, kind, ref_id, attempts, lookup_first";
 	/* The inner SELECT walks outbox_due (state, next_attempt_at, id) in
 	 * order and stops at the first row not blocked; a blocked row costs one
 	 * probe of outbox_case (case_id, id). A failed create blocks the case
@@ -30,7 +38,8 @@ enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct out
 	 * own state tells it failed. One statement under the write lock: two
 	 * forwarder threads can never claim the same row. */
 	static const char sql[] =
-		"UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = " SQL_NOW
+		"UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ?1 + ?2,"
+		" updated_at = " SQL_NOW
 		" WHERE id = (SELECT o.id FROM outbox o WHERE o.state = 'pending'"
 		"   AND o.next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox p"
 		"     WHERE p.case_id = o.case_id AND p.id < o.id"
@@ -39,7 +48,7 @@ enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct out
 		"   ORDER BY o.next_attempt_at, o.id LIMIT 1)"
 		" RETURNING id, tenant, case_id, kind, ref_id, attempts, lookup_first";
 	memset(out, 0, sizeof *out);
-	const struct db_param params[] = {DB_INT(now_ms), DB_END};
+	const struct db_param params[] = {DB_INT(now_ms), DB_INT(lease_ms), DB_END};
 	const struct db_col cols[] = {
 		DB_COL_INT64(&out->id),      DB_COL_COPY(out->tenant),       DB_COL_COPY(out->case_id),
 		DB_COL_NAME((int *)&out->kind, outbox_kind_names),           DB_COL_COPY(out->ref_id),
@@ -48,8 +57,10 @@ enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct out
 	struct db_conn *w;
 	enum store_result r = store_write_begin(s, &w);
 	if (r == STORE_OK)
+		r = db_one(w, takeover, params, cols, "store: outbox claim");
+	if (r == STORE_NOT_FOUND)
 		r = db_one(w, sql, params, cols, "store: outbox claim");
-	r = store_write_finish(s, r);
+	r = store_write_finish(s, r); /* nothing claimed: rolled back, STORE_NOT_FOUND */
 	if (r != STORE_OK)
 		memset(out, 0, sizeof *out);
 	return r;
@@ -57,6 +68,11 @@ enum store_result store_outbox_claim(struct store *s, int64_t now_ms, struct out
 
 enum store_result store_outbox_requeue_sending(struct store *s, int64_t *requeued)
 {
+	if (s->shared) { /* PostgreSQL: the claim takes expired leases over */
+		if (requeued)
+			*requeued = 0;
+		return STORE_OK;
+	}
 	static const char sql[] = "UPDATE outbox SET state = 'pending', lookup_first = 1,"
 				  " next_attempt_at = 0, updated_at = " SQL_NOW " WHERE state = 'sending'";
 	int64_t n = 0;
@@ -74,20 +90,20 @@ enum store_result store_outbox_requeue_sending(struct store *s, int64_t *requeue
 	return r;
 }
 
-/* The ends of a sending row, each RETURNING kind, ref_id; ?1 is the row. */
-#define ENDED_ROW "RETURNING kind, ref_id, tenant, case_id, attempts"
-static const char outbox_done_sql[] = "UPDATE outbox SET state = 'done', updated_at = " SQL_NOW
-				      " WHERE id = ?1 AND state = 'sending' " ENDED_ROW;
+/* The ends of a claimed row, each RETURNING kind, ref_id; ?1 is the row,
+ * ?9 its claim's attempts: the lease's token. */
+#define ENDED_ROW                                               \
+	" WHERE id = ?1 AND state = 'sending' AND attempts = ?9" \
+	" RETURNING kind, ref_id, tenant, case_id, attempts"
+static const char outbox_done_sql[] = "UPDATE outbox SET state = 'done', updated_at = " SQL_NOW ENDED_ROW;
 /* ?2 next_at, ?3 lookup_first, ?4 last_error */
 static const char outbox_retry_sql[] =
 	"UPDATE outbox SET state = 'pending', next_attempt_at = ?2, lookup_first = ?3,"
-	" last_error = substr(?4, 1, " LAST_ERROR_MAX "), updated_at = " SQL_NOW
-	" WHERE id = ?1 AND state = 'sending' " ENDED_ROW;
-/* ?2 lookup_first, ?3 last_error; the numbers stay those of the last attempt. */
+	" last_error = substr(?4, 1, " LAST_ERROR_MAX "), updated_at = " SQL_NOW ENDED_ROW;
+/* ?3 lookup_first, ?4 last_error; the numbers stay those of the last attempt. */
 static const char outbox_fail_sql[] =
-	"UPDATE outbox SET state = 'failed', lookup_first = ?2,"
-	" last_error = substr(?3, 1, " LAST_ERROR_MAX "), updated_at = " SQL_NOW
-	" WHERE id = ?1 AND state = 'sending' " ENDED_ROW;
+	"UPDATE outbox SET state = 'failed', lookup_first = ?3,"
+	" last_error = substr(?4, 1, " LAST_ERROR_MAX "), updated_at = " SQL_NOW ENDED_ROW;
 
 /* What an ended row was. */
 struct ended_row {
@@ -175,24 +191,30 @@ static enum store_result outbox_end(struct store *s, const char *sql, const stru
 	return store_write_finish(s, r);
 }
 
-enum store_result store_outbox_done(struct store *s, int64_t id)
+/* The parameters of an end: ?1 the row, ?9 its token; ?2..?4 as each end
+ * names them (unused numbers are bound and never read). */
+#define END_PARAMS(it, p2, p3, p4) \
+	{DB_INT((it)->id), p2, p3, p4, DB_TEXT(NULL), DB_TEXT(NULL), DB_TEXT(NULL), DB_TEXT(NULL), \
+	 DB_INT((it)->attempts), DB_END}
+
+enum store_result store_outbox_done(struct store *s, const struct outbox_item *it)
 {
-	const struct db_param params[] = {DB_INT(id), DB_END};
+	const struct db_param params[] = END_PARAMS(it, DB_TEXT(NULL), DB_TEXT(NULL), DB_TEXT(NULL));
 	return outbox_end(s, outbox_done_sql, params, "sent", "store: outbox done");
 }
 
-enum store_result store_outbox_retry(struct store *s, int64_t id, int64_t next_at_ms, bool lookup_first,
-				     const char *last_error)
+enum store_result store_outbox_retry(struct store *s, const struct outbox_item *it, int64_t next_at_ms,
+				     bool lookup_first, const char *last_error)
 {
-	const struct db_param params[] = {
-		DB_INT(id), DB_INT(next_at_ms < 0 ? 0 : next_at_ms), DB_BOOL(lookup_first), DB_TEXT(last_error), DB_END,
-	};
+	const struct db_param params[] = END_PARAMS(it, DB_INT(next_at_ms < 0 ? 0 : next_at_ms), DB_BOOL(lookup_first),
+						    DB_TEXT(last_error));
 	return outbox_end(s, outbox_retry_sql, params, NULL, "store: outbox retry");
 }
 
-enum store_result store_outbox_fail(struct store *s, int64_t id, bool lookup_first, const char *last_error)
+enum store_result store_outbox_fail(struct store *s, const struct outbox_item *it, bool lookup_first,
+				    const char *last_error)
 {
-	const struct db_param params[] = {DB_INT(id), DB_BOOL(lookup_first), DB_TEXT(last_error), DB_END};
+	const struct db_param params[] = END_PARAMS(it, DB_TEXT(NULL), DB_BOOL(lookup_first), DB_TEXT(last_error));
 	return outbox_end(s, outbox_fail_sql, params, "failed", "store: outbox fail");
 }
 
@@ -434,10 +456,9 @@ enum store_result store_case_transition_ending(struct store *s, const char *tena
 		if (moved < 0)
 			r = moved;
 	}
-	const struct db_param done[] = {DB_INT(row->id), DB_END};
-	const struct db_param failed[] = {
-		DB_INT(row->id), DB_BOOL(row->lookup_first), DB_TEXT(row->last_error), DB_END,
-	};
+	const struct db_param done[] = END_PARAMS(row->row, DB_TEXT(NULL), DB_TEXT(NULL), DB_TEXT(NULL));
+	const struct db_param failed[] = END_PARAMS(row->row, DB_TEXT(NULL), DB_BOOL(row->lookup_first),
+						    DB_TEXT(row->last_error));
 	if (r == STORE_OK)
 		r = row->failed ? end_row(w, outbox_fail_sql, failed, "failed", "store: outbox end")
 				: end_row(w, outbox_done_sql, done, "sent", "store: outbox end");

@@ -23,7 +23,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import DbConn, case_detail, wait_case, ROOT, agency_key, agency_rig, assert_problem, bearer, create_case, list_all, new_tenant, \
+from conftest import ON_PG, DbConn, case_detail, wait_case, ROOT, agency_key, agency_rig, assert_problem, bearer, create_case, list_all, new_tenant, \
     today, valid_case, wait_until
 
 DEADLINE = 15.0
@@ -318,6 +318,9 @@ KILL_DURING = 6  # of those, posted while the service is being killed
 
 
 def test_kill_9_while_sends_are_in_flight_loses_nothing_and_sends_nothing_twice():
+    # On PostgreSQL the rows the dead process left sending are taken over
+    # when their lease ends (2 x the agency timeout + 10 s: 12 s with the
+    # rig's 1 s), not at start: inside the wait below.
     with agency_rig(accept_duplicates=True, proxy=False, INKASSO_MAX_ATTEMPTS=1000) as rig:
         api, svc, sim = rig.direct, rig.service, rig.sim
         t = new_tenant(api)
@@ -387,4 +390,5 @@ def test_kill_9_while_sends_are_in_flight_loses_nothing_and_sends_nothing_twice(
             (KILL_CASES, KILL_CASES, 0), st
         exactly_once(sim, t, [b["invoice"]["number"] for b in bodies])
         log = svc.read_log()
-        assert "sends of unknown outcome will be looked up first" in log
+        if not ON_PG:  # SQLite requeues them at start, and says so
+            assert "sends of unknown outcome will be looked up first" in log

@@ -124,3 +124,60 @@ def test_replicas_starting_together_migrate_once(tmp_path):
         for svc in procs:
             assert stop_process(svc.proc) == 0
             svc.log.close()
+
+
+def test_two_replicas_share_the_work_and_a_killed_ones_sends_are_taken_over_once():
+    """Two replicas on one database and one agency: creates through both,
+    one replica SIGKILLed with sends in flight; its rows are taken over by
+    the other when their lease ends (12 s with a 1 s agency timeout), looked
+    up first, and every invoice reaches the agency exactly once."""
+    from test_agency_faults import exactly_once, handed_over
+    from conftest import Sim, agency_env, agency_key
+    import signal
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="inkasso-replicas-") as d:
+        sim = Sim(d, accept_duplicates=True).start()
+        a = Service(d, env=agency_env(sim, INKASSO_MAX_ATTEMPTS=1000))
+        b = Service(d, env=agency_env(sim, INKASSO_MAX_ATTEMPTS=1000))
+        b.db, b.log_path = a.db, os.path.join(d, "b.log")
+        try:
+            a.start()
+            b.start()
+            with prism_proxy(a.url) as url_a, prism_proxy(b.url) as url_b:
+                api_a, api_b = Api(url_a), Api(url_b)
+                tenant = "t_" + uuid.uuid4().hex[:10]
+                api_a.configure(tenant)
+                sim.faults(slow_rate=1, slow_ms=800)  # stored at once, answered later
+                numbers = [f"R{i:02d}-{uuid.uuid4().hex[:6]}" for i in range(24)]
+                for i, n in enumerate(numbers):
+                    api = api_a if i % 2 == 0 else api_b
+                    r = api.post("/v1/collection-cases", tenant, json=valid_case(n),
+                                 headers={"Idempotency-Key": "k-" + n})
+                    assert r.status_code == 201, r.text
+                key = agency_key(tenant)
+                wait_until(lambda: sim.stats(key)["invoice_creations"] >= 4, timeout=30)
+                a.stop(signal.SIGKILL)
+                con = DbConn(b.db)
+                try:
+                    sending = con.execute("SELECT count(*) FROM outbox WHERE state = 'sending'").fetchone()[0]
+                finally:
+                    con.close()
+                sim.clear_faults()
+
+                def all_handed_over():
+                    cases = list_all(api_b, tenant, "limit=200")
+                    return cases if len(cases) == len(numbers) and all(handed_over(c) for c in cases) else None
+
+                wait_until(all_handed_over, timeout=45, interval=0.25)
+                exactly_once(sim, tenant, numbers)
+                st = sim.stats(key)
+                assert st["duplicates_created"] == 0, st
+                # The dead replica's sends were in flight (or it would prove
+                # nothing); the survivor took them over and looked them up.
+                assert sending >= 1, sending
+                assert r.status_code == 201
+            assert b.stop() == 0
+        finally:
+            a.stop(signal.SIGKILL)
+            b.stop(signal.SIGKILL)
+            sim.stop()

@@ -38,7 +38,7 @@ static const struct {
 		  "updated_at,submitted_at,closed_at"},
 	{"case_events", "case_id,seq,at,from_status,to_status,source,detail,actor"},
 	{"outbox", "id,tenant,case_id,kind,ref_id,state,attempts,next_attempt_at,last_error,created_at,updated_at,"
-		   "lookup_first"},
+		   "lookup_first,lease_until"},
 	{"idempotency", "tenant,key,fingerprint,status,body,created_at,location"},
 	{"agency_settings", "tenant,creditor_reference,api_key,service,customer_type,min_days_overdue,"
 			    "reminder_wait_days,min_amount,enabled,api_key_valid,updated_at,actor"},

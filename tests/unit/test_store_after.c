@@ -171,14 +171,14 @@ static char *status_of(const char *id, char out[STORE_NAME_MAX])
 static struct outbox_item claim(int64_t now_ms)
 {
 	struct outbox_item it;
-	cr_assert_eq(store_outbox_claim(s, now_ms, &it), STORE_OK, "a row is due");
+	cr_assert_eq(store_outbox_claim(s, now_ms, TEST_LEASE_MS, &it), STORE_OK, "a row is due");
 	return it;
 }
 
 static void nothing_due(int64_t now_ms)
 {
 	struct outbox_item it;
-	cr_assert_eq(store_outbox_claim(s, now_ms, &it), STORE_NOT_FOUND, "claimed %s %s", outbox_kind_name(it.kind),
+	cr_assert_eq(store_outbox_claim(s, now_ms, TEST_LEASE_MS, &it), STORE_NOT_FOUND, "claimed %s %s", outbox_kind_name(it.kind),
 		     it.case_id);
 }
 
@@ -188,7 +188,7 @@ static void deliver_create(const char *tenant, const char *id, const char *agenc
 	struct outbox_item it = claim(0);
 	cr_assert_str_eq(it.case_id, id);
 	cr_assert_eq(it.kind, OUTBOX_CREATE);
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
+	cr_assert_eq(store_outbox_done(s, &it), STORE_OK);
 	struct case_agency_fields f = {.agency_case_id = agency_case_id, .agency_status = "ACTIVE"};
 	cr_assert_eq(store_case_transition(s, tenant, id, 1u << CASE_PENDING, "open", "forwarder", NULL,
 					   NOW, &f),
@@ -406,9 +406,9 @@ Test(actions, withdraw_of_a_failed_case)
 	/* a gave up after sends that provably did not arrive; b's last send
 	 * has an unknown outcome. */
 	struct outbox_item it = claim(0);
-	cr_assert_eq(store_outbox_fail(s, it.id, false, "connection refused"), STORE_OK);
+	cr_assert_eq(store_outbox_fail(s, &it, false, "connection refused"), STORE_OK);
 	it = claim(0);
-	cr_assert_eq(store_outbox_fail(s, it.id, true, "timeout"), STORE_OK);
+	cr_assert_eq(store_outbox_fail(s, &it, true, "timeout"), STORE_OK);
 	set_status(a, "failed");
 	set_status(b, "failed");
 	cr_assert_eq(act_add(s, "t1", a, ACTION_WITHDRAW, NULL, NOW, &res), STORE_OK);
@@ -429,7 +429,7 @@ Test(actions, retry_from_failed_only)
 	cr_assert_eq(retry(s, "t2", id, NOW, st), STORE_NOT_FOUND);
 	cr_assert_eq(act_add(s, "t1", id, ACTION_COMMENT, "c", NOW, &res), STORE_OK);
 	struct outbox_item it = claim(0);
-	cr_assert_eq(store_outbox_fail(s, it.id, true, "timeout"), STORE_OK);
+	cr_assert_eq(store_outbox_fail(s, &it, true, "timeout"), STORE_OK);
 	/* The comment behind it: failed too, as the forwarder would leave it. */
 	raw_exec("UPDATE outbox SET state = 'failed', attempts = 3 WHERE kind = 'action';"
 		 " UPDATE actions SET state = 'failed'");
@@ -472,23 +472,24 @@ Test(outbox, per_case_order_actions_wait_behind_the_create)
 	cr_assert_eq(it.attempts, 1);
 	cr_assert_not(it.lookup_first);
 	int64_t a_create = it.id;
+	struct outbox_item a_item = it;
 	/* a's action waits while its create is sending: b's create comes next. */
 	it = claim(1000);
 	cr_assert_str_eq(it.case_id, b);
 	cr_assert_eq(it.kind, OUTBOX_CREATE);
 	nothing_due(1000);
 	/* A retry puts a's create back, due later: still nothing of a before it. */
-	cr_assert_eq(store_outbox_retry(s, a_create, 5000, false, "HTTP 503"), STORE_OK);
+	cr_assert_eq(store_outbox_retry(s, &a_item, 5000, false, "HTTP 503"), STORE_OK);
 	nothing_due(4999);
 	it = claim(5000);
 	cr_assert_eq(it.id, a_create);
 	cr_assert_eq(it.attempts, 2);
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
+	cr_assert_eq(store_outbox_done(s, &it), STORE_OK);
 	it = claim(5000);
 	cr_assert_eq(it.kind, OUTBOX_ACTION);
 	cr_assert_str_eq(it.ref_id, act.id);
 	nothing_due(5000); /* the payment waits behind the action */
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
+	cr_assert_eq(store_outbox_done(s, &it), STORE_OK);
 	it = claim(5000);
 	cr_assert_eq(it.kind, OUTBOX_PAYMENT);
 	cr_assert_str_eq(it.ref_id, pay.id);
@@ -503,7 +504,7 @@ Test(outbox, a_failed_create_blocks_the_case_a_failed_action_does_not)
 	new_case("t1", "INV-A", a);
 	cr_assert_eq(act_add(s, "t1", a, ACTION_COMMENT, "one", NOW, &act), STORE_OK);
 	struct outbox_item it = claim(0);
-	cr_assert_eq(store_outbox_fail(s, it.id, false, "gave up"), STORE_OK);
+	cr_assert_eq(store_outbox_fail(s, &it, false, "gave up"), STORE_OK);
 	nothing_due(INT64_MAX);
 	cr_assert_eq(raw_int("SELECT count(*) FROM outbox WHERE id = %lld AND state = 'failed'"
 			     " AND last_error = 'gave up'", (long long)it.id),
@@ -514,7 +515,7 @@ Test(outbox, a_failed_create_blocks_the_case_a_failed_action_does_not)
 	cr_assert_eq(pay_add(s, "t1", b, PAYMENT_PAYMENT, 10, "2026-02-09", NULL, NOW, &pay), STORE_OK);
 	it = claim(0);
 	cr_assert_str_eq(it.ref_id, act.id);
-	cr_assert_eq(store_outbox_fail(s, it.id, false, "HTTP 422"), STORE_OK);
+	cr_assert_eq(store_outbox_fail(s, &it, false, "HTTP 422"), STORE_OK);
 	it = claim(0);
 	cr_assert_str_eq(it.ref_id, pay.id, "the payment still goes out");
 }
@@ -535,7 +536,7 @@ Test(outbox, requeue_after_a_crash_marks_the_outcome_unknown)
 	cr_assert(it.lookup_first);
 	cr_assert_eq(it.attempts, 2);
 	/* A lookup showed the invoice absent: the next send needs none. */
-	cr_assert_eq(store_outbox_retry(s, it.id, 0, false, "not at the agency"), STORE_OK);
+	cr_assert_eq(store_outbox_retry(s, &it, 0, false, "not at the agency"), STORE_OK);
 	it = claim(0);
 	cr_assert_not(it.lookup_first);
 	cr_assert_eq(store_outbox_requeue_sending(s, NULL), STORE_OK);
@@ -547,13 +548,13 @@ Test(outbox, finishing_a_row_that_is_not_sending)
 {
 	char a[STORE_ID_MAX];
 	new_case("t1", "INV-A", a);
-	cr_assert_eq(store_outbox_done(s, 1), STORE_STATE, "pending, not claimed");
-	cr_assert_eq(store_outbox_done(s, 999), STORE_STATE, "no such row");
+	cr_assert_eq(store_outbox_done(s, &(struct outbox_item){.id = 1, .attempts = 0}), STORE_STATE, "pending, not claimed");
+	cr_assert_eq(store_outbox_done(s, &(struct outbox_item){.id = 999, .attempts = 1}), STORE_STATE, "no such row");
 	struct outbox_item it = claim(0);
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_STATE);
-	cr_assert_eq(store_outbox_retry(s, it.id, 0, true, "x"), STORE_STATE);
-	cr_assert_eq(store_outbox_fail(s, it.id, true, "x"), STORE_STATE);
+	cr_assert_eq(store_outbox_done(s, &it), STORE_OK);
+	cr_assert_eq(store_outbox_done(s, &it), STORE_STATE);
+	cr_assert_eq(store_outbox_retry(s, &it, 0, true, "x"), STORE_STATE);
+	cr_assert_eq(store_outbox_fail(s, &it, true, "x"), STORE_STATE);
 }
 
 Test(outbox, failed_action_is_reported_on_the_action)
@@ -564,7 +565,7 @@ Test(outbox, failed_action_is_reported_on_the_action)
 	deliver_create("t1", a, "481920");
 	cr_assert_eq(act_add(s, "t1", a, ACTION_PAUSE, NULL, NOW, &act), STORE_OK);
 	struct outbox_item it = claim(0);
-	cr_assert_eq(store_outbox_fail(s, it.id, false, "HTTP 500"), STORE_OK);
+	cr_assert_eq(store_outbox_fail(s, &it, false, "HTTP 500"), STORE_OK);
 	cr_assert_eq(raw_int("SELECT count(*) FROM actions WHERE id = '%s' AND state = 'failed'", act.id), 1);
 }
 
@@ -689,7 +690,7 @@ Test(transition, rejected_cancels_what_waits_for_the_case)
 	cr_assert_eq(store_case_transition(s, "t1", id, 1u << CASE_PENDING, "rejected", "forwarder",
 					   "invalid postal code", LATER, NULL),
 		     STORE_OK);
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK, "the sending row is the forwarder's");
+	cr_assert_eq(store_outbox_done(s, &it), STORE_OK, "the sending row is the forwarder's");
 	cr_assert_str_eq(status_of(id, st), "rejected");
 	cr_assert_eq(raw_int("SELECT count(*) FROM actions WHERE id = '%s' AND state = 'cancelled'", act.id), 1);
 	cr_assert_eq(store_outbox_depth(s), 0);
@@ -824,9 +825,9 @@ Test(transition, detail_lists_everything_of_the_case)
 	cr_assert_str_eq(d.action_state, "pending");
 	cr_assert_eq(d.settlements, 0);
 	struct outbox_item it = claim(0);
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
+	cr_assert_eq(store_outbox_done(s, &it), STORE_OK);
 	it = claim(0);
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
+	cr_assert_eq(store_outbox_done(s, &it), STORE_OK);
 	/* An agency payment counts in the balance and is listed beside the direct one. */
 	struct agency_payment ap = {.agency_payment_id = "P-1", .agency_case_id = "481920",
 				    .amount = 1000, .paid_on = "2026-02-15"};
@@ -1135,7 +1136,7 @@ Test(outbox, the_case_moves_and_its_row_ends_in_one_transaction)
 
 	/* delivered: submitted and done */
 	struct outbox_item it = claim(0);
-	struct outbox_end done = {.id = it.id};
+	struct outbox_end done = {.row = &it};
 	cr_assert_eq(store_case_transition_ending(s, "t1", a, (1u << CASE_PENDING) | (1u << CASE_FAILED), "submitted",
 						  "forwarder", "received", NOW, &done),
 		     STORE_OK);
@@ -1144,7 +1145,7 @@ Test(outbox, the_case_moves_and_its_row_ends_in_one_transaction)
 
 	/* gave up: failed and failed, so a retry finds the row to requeue */
 	it = claim(0);
-	struct outbox_end failed = {.id = it.id, .failed = true, .lookup_first = true, .last_error = "HTTP 500"};
+	struct outbox_end failed = {.row = &it, .failed = true, .lookup_first = true, .last_error = "HTTP 500"};
 	cr_assert_eq(store_case_transition_ending(s, "t1", b, 1u << CASE_PENDING, "failed", "forwarder", "HTTP 500",
 						  NOW, &failed),
 		     STORE_OK);
@@ -1158,7 +1159,7 @@ Test(outbox, the_case_moves_and_its_row_ends_in_one_transaction)
 	/* the case moved on meanwhile: STORE_STATE, yet the row ends */
 	it = claim(0);
 	set_status(c, "open");
-	done.id = it.id;
+	done.row = &it;
 	cr_assert_eq(store_case_transition_ending(s, "t1", c, 1u << CASE_PENDING, "submitted", "forwarder", NULL, NOW,
 						  &done),
 		     STORE_STATE);
@@ -1168,8 +1169,8 @@ Test(outbox, the_case_moves_and_its_row_ends_in_one_transaction)
 	/* a row that is not sending: nothing of the case moves either */
 	new_case("t1", "INV-D", a);
 	it = claim(0);
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
-	done.id = it.id;
+	cr_assert_eq(store_outbox_done(s, &it), STORE_OK);
+	done.row = &it;
 	cr_assert_eq(store_case_transition_ending(s, "t1", a, 1u << CASE_PENDING, "submitted", "forwarder", NULL, NOW,
 						  &done),
 		     STORE_STATE);

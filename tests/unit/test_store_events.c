@@ -180,11 +180,11 @@ Test(events, agency_payments_settlements_and_failed_actions_are_events)
 	struct action_add_result act;
 	cr_assert_eq(store_action_add(s, &rq, id, ACTION_COMMENT, "x", &act), STORE_OK);
 	struct outbox_item it;
-	cr_assert_eq(store_outbox_claim(s, 0, &it), STORE_OK); /* the create */
-	cr_assert_eq(store_outbox_done(s, it.id), STORE_OK);
-	cr_assert_eq(store_outbox_claim(s, 0, &it), STORE_OK); /* the comment */
+	cr_assert_eq(store_outbox_claim(s, 0, TEST_LEASE_MS, &it), STORE_OK); /* the create */
+	cr_assert_eq(store_outbox_done(s, &it), STORE_OK);
+	cr_assert_eq(store_outbox_claim(s, 0, TEST_LEASE_MS, &it), STORE_OK); /* the comment */
 	cr_assert_eq(it.kind, OUTBOX_ACTION);
-	cr_assert_eq(store_outbox_fail(s, it.id, false, "refused"), STORE_OK);
+	cr_assert_eq(store_outbox_fail(s, &it, false, "refused"), STORE_OK);
 	struct feed_text f = feed_of("t1", 0, NULL);
 	cr_assert_str_eq(f.text, "case.created/1 case.status_changed/2 case.payment_received/3 settlement.created/1"
 				 " case.action_failed/4");
@@ -503,4 +503,42 @@ Test(events, pruning_keeps_what_a_delivery_waits_for)
 	struct payment_add_result pay;
 	cr_assert_eq(store_payment_add(s, &rq, a, PAYMENT_PAYMENT, 1, "2026-02-01", NULL, &pay), STORE_OK);
 	cr_assert_str_eq(feed_of("t1", 0, NULL).text, "case.payment_received/2");
+}
+
+Test(events, an_outbox_claim_whose_lease_ran_out_is_taken_over_and_its_late_end_refused)
+{
+	char id[STORE_ID_MAX];
+	new_case("t1", "INV-LEASE", id);
+	struct outbox_item first, again, taken;
+	cr_assert_eq(store_outbox_claim(s, 10000, 1000, &first), STORE_OK);
+	cr_assert_str_eq(first.case_id, id);
+	cr_assert_eq(first.attempts, 1);
+	cr_assert_not(first.lookup_first);
+	cr_assert_eq(store_outbox_claim(s, 10999, 1000, &again), STORE_NOT_FOUND, "the lease still holds");
+	/* A replica that dies mid-send leaves a row sending that no start
+	 * requeues on PostgreSQL (replicas share it); SQLite's file is one
+	 * process's, which requeues its predecessor's rows at once. */
+	int64_t requeued = -1;
+	cr_assert_eq(store_outbox_requeue_sending(s, &requeued), STORE_OK);
+	cr_assert_eq(requeued, test_store_is_pg() ? 0 : 1);
+	if (!test_store_is_pg()) {
+		cr_assert_eq(store_outbox_claim(s, 10999, 1000, &first), STORE_OK, "requeued: due at once");
+		cr_assert_eq(first.attempts, 2);
+		cr_assert(first.lookup_first, "its outcome was unknown");
+	}
+	/* Past the lease the next claim takes the row over: a new token
+	 * (attempts), and the invoice looked up first. */
+	int64_t t = first.attempts == 1 ? 11000 : 12000;
+	cr_assert_eq(store_outbox_claim(s, t, 1000, &taken), STORE_OK);
+	cr_assert_eq(taken.id, first.id);
+	cr_assert_eq(taken.attempts, first.attempts + 1);
+	cr_assert(taken.lookup_first);
+	/* The first claimer's late answer changes nothing... */
+	cr_assert_eq(store_outbox_done(s, &first), STORE_STATE);
+	cr_assert_eq(store_outbox_fail(s, &first, false, "late"), STORE_STATE);
+	cr_assert_eq(store_outbox_retry(s, &first, 0, false, "late"), STORE_STATE);
+	cr_assert_eq(store_outbox_claim(s, t + 500, 1000, &again), STORE_NOT_FOUND, "still sending, under the new lease");
+	/* ...the new claimer's ends it. */
+	cr_assert_eq(store_outbox_done(s, &taken), STORE_OK);
+	cr_assert_eq(store_outbox_claim(s, 99999, 1000, &again), STORE_NOT_FOUND, "done: never taken over again");
 }
