@@ -233,7 +233,13 @@ struct round_ctx {
 	struct store *st;
 	struct agency_client *ac;
 	struct sync_pauses *pauses; /* NULL: none kept across rounds */
+	int64_t every_ms;           /* a tenant's rounds at most this often, whichever replica runs them */
 };
+
+/* How long a turn at a tenant's round holds it: longer than a round takes
+ * (a round that outlasts it is run twice at worst: its writes are
+ * idempotent, the agency's ids are unique keys). */
+#define SYNC_TURN_LEASE_MS (10 * 60 * 1000)
 
 static int sync_tenant(void *ctx, const char *tenant, const struct agency_settings *settings)
 {
@@ -245,6 +251,11 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 	struct sync_pause *p = pause_of(rc->pauses, tenant);
 	if (p && mono_ms() < p->not_before_ms)
 		return 0; /* the agency's Retry-After has not passed: not this round */
+	/* Replicas on one database take turns: this one runs the tenant's
+	 * round only when no other has it and it is due. */
+	enum store_result turn = store_sync_round_claim(t.st, tenant, dates_now_ms(), rc->every_ms, SYNC_TURN_LEASE_MS);
+	if (turn != STORE_OK)
+		return 0; /* another replica's turn (STORE_STATE), or the store is busy: next round */
 	t.skip_upto = t.done_upto = p ? p->resume_after : 0;
 	int64_t resume_after = t.skip_upto; /* kept if the cases are not reached */
 	dates_now_rfc3339(t.now);
@@ -276,26 +287,30 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 		metrics_sync_ok(tenant, (int64_t)time(NULL));
 	else /* /metrics shows only the oldest good sync; this line says whose is late */
 		log_write(LOG_WARN, "sync: round incomplete", "tenant", tenant, NULL);
+	if (store_sync_round_end(t.st, tenant, dates_now_ms()) < 0)
+		log_write(LOG_WARN, "sync: turn not released (taken again after its lease)", "tenant", tenant, NULL);
 	return 0;
 }
 
-static void sync_round_paced(struct store *st, struct agency_client *ac, struct sync_pauses *pauses)
+static void sync_round_paced(struct store *st, struct agency_client *ac, struct sync_pauses *pauses, int64_t every_ms)
 {
-	struct round_ctx rc = {st, ac, pauses};
+	struct round_ctx rc = {st, ac, pauses, every_ms};
 	if (store_tenants_with_settings(st, sync_tenant, &rc) < 0)
 		log_write(LOG_ERROR, "sync: cannot list tenants", NULL);
 }
 
 void sync_round(struct store *st, struct agency_client *ac)
 {
-	sync_round_paced(st, ac, NULL);
+	sync_round_paced(st, ac, NULL, 0);
 }
 
 static void *sync_loop(void *p)
 {
 	struct sync *s = p;
 	for (;;) {
-		sync_round_paced(s->st, s->ac, &s->pauses);
+		/* Half a second of slack: this loop's own next round comes a full
+		 * interval after its last, which a millisecond must not defer. */
+		sync_round_paced(s->st, s->ac, &s->pauses, (int64_t)s->interval_s * 1000 - 500);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += s->interval_s;

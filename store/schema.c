@@ -292,6 +292,16 @@ static const char *const migrations[] = {
 	 * claim, is the lease's token: an end must name it, so the late end of
 	 * a claimer whose lease was taken over changes nothing. */
 	"ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;",
+	/* 7: the same lease for a webhook delivery under way (its token: the
+	 * delivery's attempts). */
+	"ALTER TABLE webhook_deliveries ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;",
+	/* 8: whose turn a tenant's sync round is (replicas on one database
+	 * take turns): held until lease_until, last ended at ended_at (ms). */
+	"CREATE TABLE sync_rounds ("
+	"  tenant TEXT PRIMARY KEY,"
+	"  lease_until INTEGER NOT NULL DEFAULT 0,"
+	"  ended_at INTEGER NOT NULL DEFAULT 0"
+	") STRICT, WITHOUT ROWID;",
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -325,6 +325,14 @@ static const char *const migrations[] = {
 	"END $$;",
 	/* 2: SQLite's 6, the outbox's leases (store/schema.c says how they work). */
 	"ALTER TABLE outbox ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;",
+	/* 3: SQLite's 7, a webhook delivery's lease. */
+	"ALTER TABLE webhook_deliveries ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;",
+	/* 4: SQLite's 8, the sync rounds' turns. */
+	"CREATE TABLE sync_rounds ("
+	"  tenant " TEXT_C " PRIMARY KEY,"
+	"  lease_until bigint NOT NULL DEFAULT 0,"
+	"  ended_at bigint NOT NULL DEFAULT 0"
+	");",
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

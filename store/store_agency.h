@@ -224,4 +224,16 @@ enum store_result store_sync_settlement(struct store *s, const char *tenant,
 enum store_result store_agency_event_seen(struct store *s, const char *case_id,
 					  const char *event_id, bool *is_new);
 
+/* ---- the sync's turns (store_sync.c) ---- */
+
+/* A turn at the tenant's sync round, for replicas sharing a database:
+ * STORE_OK when the caller runs it now (nobody holds it, and the last one
+ * ended at least every_ms before now_ms), held until now_ms + lease_ms;
+ * STORE_STATE when another holds it or it ran within every_ms. End a turn
+ * with store_sync_round_end. */
+enum store_result store_sync_round_claim(struct store *s, const char *tenant, int64_t now_ms, int64_t every_ms,
+					 int64_t lease_ms);
+/* The turn is over: free for the next claim, ended at now_ms. */
+enum store_result store_sync_round_end(struct store *s, const char *tenant, int64_t now_ms);
+
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "lib/dates.h"
+#include "lib/log.h"
 #include "store/rows.h"
 #include "store/store_internal.h"
 
@@ -37,7 +38,37 @@ static void iso_of_ms(int64_t ms, char out[DATES_TS_LEN])
 	out[DATES_TS_LEN - 1] = '\0';
 }
 
-enum store_result store_webhook_claim(struct store *s, int64_t now_ms, struct webhook_job *out)
+/* Deliveries left sending, back to pending and due at once: their open
+ * attempt failed with why, a new one queued. expired_at >= 0: only those
+ * whose lease ended by then; < 0: all (a SQLite start). How many into *n. */
+static enum store_result requeue_in_tx(struct db_conn *w, int64_t expired_at, const char *why, int64_t *n)
+{
+	static const char attempts[] =
+		"UPDATE webhook_attempts SET status = 'failed', error = ?3"
+		" WHERE status = 'pending' AND delivery_id IN (SELECT id FROM webhook_deliveries"
+		"   WHERE state = 'sending' AND (CAST(?2 AS BIGINT) < 0 OR lease_until <= ?2))";
+	static const char next[] =
+		"INSERT INTO webhook_attempts (endpoint_id, delivery_id, event_id, attempt, at, status,"
+		" next_attempt_at)"
+		" SELECT d.endpoint_id, d.id, e.id, d.attempts + 1, ?1, 'pending', ?1 FROM webhook_deliveries d"
+		" JOIN events e ON e.pos = d.event_pos"
+		" WHERE d.state = 'sending' AND (CAST(?2 AS BIGINT) < 0 OR d.lease_until <= ?2)";
+	static const char deliveries[] = "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = 0"
+					 " WHERE state = 'sending' AND (CAST(?2 AS BIGINT) < 0 OR lease_until <= ?2)";
+	char at[DATES_TS_LEN];
+	dates_now_rfc3339(at);
+	const struct db_param p[] = {DB_TEXT(at), DB_INT(expired_at), DB_TEXT(why), DB_END};
+	const struct db_param p2[] = {DB_TEXT(at), DB_INT(expired_at), DB_END};
+	enum store_result r = db_exec(w, attempts, p, "store: webhook requeue");
+	if (r == STORE_OK)
+		r = db_exec(w, next, p2, "store: webhook requeue");
+	if (r == STORE_OK)
+		r = db_exec(w, deliveries, p2, "store: webhook requeue");
+	*n = r == STORE_OK ? db_changes(w) : 0;
+	return r;
+}
+
+enum store_result store_webhook_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct webhook_job *out)
 {
 	/* The inner SELECT walks webhook_deliveries_due in order and stops at
 	 * the first delivery not held back by an earlier event of its subject
@@ -45,7 +76,7 @@ enum store_result store_webhook_claim(struct store *s, int64_t now_ms, struct we
 	 * One statement under the write lock: two workers never claim the
 	 * same delivery. */
 	static const char claim[] =
-		"UPDATE webhook_deliveries SET state = 'sending', attempts = attempts + 1"
+		"UPDATE webhook_deliveries SET state = 'sending', attempts = attempts + 1, lease_until = ?1 + ?2"
 		" WHERE id = (SELECT d.id FROM webhook_deliveries d WHERE d.state = 'pending'"
 		"   AND d.next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p"
 		"     WHERE p.endpoint_id = d.endpoint_id AND p.subject = d.subject AND p.sequence < d.sequence"
@@ -68,6 +99,7 @@ enum store_result store_webhook_claim(struct store *s, int64_t now_ms, struct we
 	char at[DATES_TS_LEN];
 	iso_of_ms(now_ms, at);
 	const struct db_param now[] = {DB_INT(now_ms), DB_END};
+	const struct db_param now_lease[] = {DB_INT(now_ms), DB_INT(lease_ms), DB_END};
 	const struct db_col claimed[] = {
 		DB_COL_INT64(&out->delivery_id), DB_COL_COPY(out->endpoint_id), DB_COL_INT64(&pos),
 		DB_COL_INT(&out->attempt, 0), DB_END_COL,
@@ -79,8 +111,8 @@ enum store_result store_webhook_claim(struct store *s, int64_t now_ms, struct we
 	const struct db_col attempt_col[] = {DB_COL_INT64(&out->attempt_id), DB_END_COL};
 	/* Whether anything is due, on a reader first: idle workers poll, and
 	 * must not take the write lock from the creates each time. */
-	static const char due[] = "SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?1"
-				  " LIMIT 1";
+	static const char due[] = "SELECT 1 FROM webhook_deliveries WHERE (state = 'pending' AND next_attempt_at <= ?1)"
+				  " OR (state = 'sending' AND lease_until <= ?1) LIMIT 1";
 	int one = 0;
 	const struct db_col one_col[] = {DB_COL_INT(&one, 0), DB_END_COL};
 	struct db_conn *c = store_reader_get(s);
@@ -89,9 +121,12 @@ enum store_result store_webhook_claim(struct store *s, int64_t now_ms, struct we
 	if (r != STORE_OK)
 		return r; /* STORE_NOT_FOUND: nothing due */
 	struct db_conn *w;
+	int64_t taken_over = 0;
 	r = store_write_begin(s, &w);
 	if (r == STORE_OK)
-		r = db_one(w, claim, now, claimed, "store: webhook claim");
+		r = requeue_in_tx(w, now_ms, "interrupted: lease expired", &taken_over);
+	if (r == STORE_OK)
+		r = db_one(w, claim, now_lease, claimed, "store: webhook claim");
 	if (r == STORE_OK) {
 		const struct db_param by[] = {DB_TEXT(out->endpoint_id), DB_INT(now_ms), DB_INT(pos), DB_END};
 		r = db_one(w, load, by, loaded, "store: webhook claim");
@@ -115,6 +150,11 @@ enum store_result store_webhook_claim(struct store *s, int64_t now_ms, struct we
 	r = store_write_finish(s, r);
 	if (r != STORE_OK)
 		store_webhook_job_free(out);
+	else if (taken_over > 0) {
+		char n[24];
+		snprintf(n, sizeof n, "%lld", (long long)taken_over);
+		log_write(LOG_WARN, "webhooks: deliveries taken over after their lease ended", "deliveries", n, NULL);
+	}
 	return r;
 }
 
@@ -170,7 +210,7 @@ enum store_result store_webhook_finish(struct store *s, const struct webhook_job
 				       const struct webhook_attempt_end *e, bool *disabled)
 {
 	static const char delivery[] = "UPDATE webhook_deliveries SET state = ?2, next_attempt_at = ?3"
-				       " WHERE id = ?1 AND state = 'sending'";
+				       " WHERE id = ?1 AND state = 'sending' AND attempts = ?4";
 	static const char attempt[] =
 		"UPDATE webhook_attempts SET status = ?2, status_code = ?3, duration_ms = ?4,"
 		" error = substr(?5, 1, " ERROR_MAX "), next_attempt_at = ?6 WHERE id = ?1";
@@ -184,7 +224,8 @@ enum store_result store_webhook_finish(struct store *s, const struct webhook_job
 	char next_at[DATES_TS_LEN];
 	iso_of_ms(again ? e->next_attempt_ms : 0, next_at);
 	const struct db_param d[] = {
-		DB_INT(j->delivery_id), DB_TEXT(state), DB_INT(again ? e->next_attempt_ms : e->now_ms), DB_END,
+		DB_INT(j->delivery_id), DB_TEXT(state), DB_INT(again ? e->next_attempt_ms : e->now_ms),
+		DB_INT(j->attempt),     DB_END,
 	};
 	const struct db_param a[] = {
 		DB_INT(j->attempt_id),
@@ -205,7 +246,7 @@ enum store_result store_webhook_finish(struct store *s, const struct webhook_job
 	if (r == STORE_OK)
 		r = db_exec(w, delivery, d, "store: webhook finish");
 	if (r == STORE_OK && db_changes(w) == 0)
-		r = STORE_STATE; /* not sending: an endpoint disabled or deleted meanwhile */
+		r = STORE_STATE; /* not sending: an endpoint disabled or deleted meanwhile, or taken over */
 	if (r == STORE_OK)
 		r = db_exec(w, attempt, a, "store: webhook finish");
 	if (r == STORE_OK && again)
@@ -222,32 +263,15 @@ enum store_result store_webhook_requeue_sending(struct store *s, int64_t *requeu
 {
 	/* The attempt under way when the process died has no answer: it is
 	 * failed, and the delivery goes again at once with a new one. */
-	static const char attempts[] =
-		"UPDATE webhook_attempts SET status = 'failed', error = 'interrupted: inkasso restarted'"
-		" WHERE status = 'pending'"
-		" AND delivery_id IN (SELECT id FROM webhook_deliveries WHERE state = 'sending')";
-	static const char next[] =
-		"INSERT INTO webhook_attempts (endpoint_id, delivery_id, event_id, attempt, at, status,"
-		" next_attempt_at)"
-		" SELECT d.endpoint_id, d.id, e.id, d.attempts + 1, ?1, 'pending', ?1 FROM webhook_deliveries d"
-		" JOIN events e ON e.pos = d.event_pos WHERE d.state = 'sending'";
-	static const char deliveries[] = "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = 0"
-					 " WHERE state = 'sending'";
-	char at[DATES_TS_LEN];
-	dates_now_rfc3339(at);
-	const struct db_param now[] = {DB_TEXT(at), DB_END};
 	int64_t n = 0;
 	struct db_conn *w;
-	enum store_result r = store_write_begin(s, &w);
-	if (r == STORE_OK)
-		r = db_exec(w, attempts, NULL, "store: webhook requeue");
-	if (r == STORE_OK)
-		r = db_exec(w, next, now, "store: webhook requeue");
-	if (r == STORE_OK)
-		r = db_exec(w, deliveries, NULL, "store: webhook requeue");
-	if (r == STORE_OK)
-		n = db_changes(w);
-	r = store_write_finish(s, r);
+	enum store_result r = STORE_OK;
+	if (!s->shared) { /* PostgreSQL: the claim takes expired leases over */
+		r = store_write_begin(s, &w);
+		if (r == STORE_OK)
+			r = requeue_in_tx(w, -1, "interrupted: inkasso restarted", &n);
+		r = store_write_finish(s, r);
+	}
 	if (requeued)
 		*requeued = r == STORE_OK ? n : 0;
 	return r;

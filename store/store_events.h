@@ -197,9 +197,14 @@ void store_webhook_job_free(struct webhook_job *j);
 /* Claims the delivery due first (pending, next_attempt_at <= now_ms) whose
  * endpoint and subject have no earlier event (smaller sequence) still
  * pending or sending, so that a case's events reach each endpoint in order:
- * it becomes sending and is copied into out. STORE_NOT_FOUND when none is
- * due. Every claim ends with store_webhook_finish. */
-enum store_result store_webhook_claim(struct store *s, int64_t now_ms, struct webhook_job *out);
+ * it becomes sending, leased until now_ms + lease_ms, and is copied into
+ * out. Deliveries still sending past their lease (their claimer died: a
+ * replica killed mid-attempt) are first made pending again, their open
+ * attempt failed ("interrupted: lease expired"), as a restart does on
+ * SQLite. STORE_NOT_FOUND when none is due. Every claim ends with
+ * store_webhook_finish, before its lease ends: the attempt number is the
+ * lease's token, and a finish whose delivery was taken over is refused. */
+enum store_result store_webhook_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct webhook_job *out);
 
 /* How an attempt ended. */
 enum webhook_outcome {
@@ -221,9 +226,11 @@ struct webhook_attempt_end {
  * endpoint's failure streak. *disabled: the endpoint was disabled by it. */
 enum store_result store_webhook_finish(struct store *s, const struct webhook_job *j,
 				       const struct webhook_attempt_end *e, bool *disabled);
-/* At startup: deliveries left sending by a previous process are pending
- * again, due at once, their open attempts failed ("interrupted").
- * *requeued (may be NULL): how many. */
+/* At startup, on SQLite: deliveries left sending by a previous process are
+ * pending again, due at once, their open attempts failed ("interrupted").
+ * On PostgreSQL, where replicas share the database, nothing: only an
+ * expired lease (store_webhook_claim) tells a claimer is gone. *requeued
+ * (may be NULL): how many. */
 enum store_result store_webhook_requeue_sending(struct store *s, int64_t *requeued);
 
 /* The queue for /metrics. */

@@ -355,3 +355,38 @@ enum store_result store_agency_event_seen(struct store *s, const char *case_id, 
 		*is_new = fresh;
 	return r;
 }
+
+/* ---- turns ---- */
+
+enum store_result store_sync_round_claim(struct store *s, const char *tenant, int64_t now_ms, int64_t every_ms,
+					 int64_t lease_ms)
+{
+	/* One statement: the row is made, or taken when free and due; the
+	 * upsert's WHERE refuses it otherwise, and nothing is returned. */
+	static const char sql[] =
+		"INSERT INTO sync_rounds (tenant, lease_until, ended_at) VALUES (?1, ?4, 0)"
+		" ON CONFLICT (tenant) DO UPDATE SET lease_until = ?4"
+		" WHERE sync_rounds.lease_until <= ?2 AND sync_rounds.ended_at + ?3 <= ?2 RETURNING tenant";
+	char got[65];
+	const struct db_param params[] = {
+		DB_TEXT(tenant), DB_INT(now_ms), DB_INT(every_ms), DB_INT(now_ms + lease_ms), DB_END,
+	};
+	const struct db_col cols[] = {DB_COL_COPY(got), DB_END_COL};
+	struct db_conn *w;
+	enum store_result r = store_write_begin(s, &w);
+	if (r == STORE_OK)
+		r = db_one(w, sql, params, cols, "store: sync turn");
+	r = store_write_finish(s, r);
+	return r == STORE_NOT_FOUND ? STORE_STATE : r;
+}
+
+enum store_result store_sync_round_end(struct store *s, const char *tenant, int64_t now_ms)
+{
+	static const char sql[] = "UPDATE sync_rounds SET lease_until = 0, ended_at = ?2 WHERE tenant = ?1";
+	const struct db_param params[] = {DB_TEXT(tenant), DB_INT(now_ms), DB_END};
+	struct db_conn *w;
+	enum store_result r = store_write_begin(s, &w);
+	if (r == STORE_OK)
+		r = db_exec(w, sql, params, "store: sync turn");
+	return store_write_finish(s, r);
+}

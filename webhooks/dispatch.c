@@ -221,7 +221,10 @@ static void *worker(void *arg)
 			next_prune = dates_now_ms() + PRUNE_EVERY_MS;
 		}
 		struct webhook_job j;
-		enum store_result r = store_webhook_claim(w->st, dates_now_ms(), &j);
+		/* The lease: one attempt, bounded by its timeout, and the
+		 * store's writes around it. */
+		int64_t lease_ms = (int64_t)w->opt.timeout_ms + 10000;
+		enum store_result r = store_webhook_claim(w->st, dates_now_ms(), lease_ms, &j);
 		if (r == STORE_OK) {
 			attempt(w, w->senders[a->index], &j);
 			store_webhook_job_free(&j);

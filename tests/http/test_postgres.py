@@ -6,6 +6,7 @@ nothing is stored twice; /readyz follows the database; replicas starting
 together migrate once."""
 import concurrent.futures
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -133,7 +134,6 @@ def test_two_replicas_share_the_work_and_a_killed_ones_sends_are_taken_over_once
     up first, and every invoice reaches the agency exactly once."""
     from test_agency_faults import exactly_once, handed_over
     from conftest import Sim, agency_env, agency_key
-    import signal
     import tempfile
     with tempfile.TemporaryDirectory(prefix="inkasso-replicas-") as d:
         sim = Sim(d, accept_duplicates=True).start()
@@ -181,3 +181,48 @@ def test_two_replicas_share_the_work_and_a_killed_ones_sends_are_taken_over_once
             a.stop(signal.SIGKILL)
             b.stop(signal.SIGKILL)
             sim.stop()
+
+
+def test_the_same_key_to_both_replicas_at_the_same_instant_makes_one_case():
+    """200 times: one create body and Idempotency-Key sent to two replicas
+    of one database at the same instant. Each time one case: both answers
+    201 with its id, at least one of them a replay, and the listing holds
+    200 cases."""
+    import tempfile
+    from conftest import bearer, mint
+    with tempfile.TemporaryDirectory(prefix="inkasso-samekey-") as d:
+        a, b = Service(d), Service(d)
+        b.db, b.log_path = a.db, os.path.join(d, "b.log")
+        try:
+            a.start()
+            b.start()
+            tenant = "t_" + uuid.uuid4().hex[:10]
+            Api(a.url).configure(tenant)
+            headers = bearer(mint(tenant))
+            sessions = [requests.Session(), requests.Session()]
+            barrier = threading.Barrier(2)
+            bad = []
+
+            def send(i, svc, k, body, key, out):
+                barrier.wait()
+                out[k] = sessions[k].post(svc.url + "/v1/collection-cases", json=body, timeout=30,
+                                          headers={**headers, "Idempotency-Key": key})
+
+            for i in range(200):
+                body, key, out = valid_case(f"SK-{i}"), f"same-{i}-{uuid.uuid4().hex[:6]}", [None, None]
+                ts = [threading.Thread(target=send, args=(i, svc, k, body, key, out)) for k, svc in enumerate((a, b))]
+                for t in ts:
+                    t.start()
+                for t in ts:
+                    t.join()
+                ids = {r.json()["id"] for r in out if r.status_code == 201}
+                replays = sum(r.headers.get("Idempotent-Replayed") == "true" for r in out)
+                if not (all(r.status_code == 201 for r in out) and len(ids) == 1 and replays >= 1):
+                    bad.append((i, [(r.status_code, r.headers.get("Idempotent-Replayed"), r.text[:120]) for r in out]))
+            assert bad == [], bad[:5]
+            with prism_proxy(a.url) as url:
+                assert len(list_all(Api(url), tenant, "limit=200")) == 200
+            assert a.stop() == 0 and b.stop() == 0
+        finally:
+            a.stop(signal.SIGKILL)
+            b.stop(signal.SIGKILL)

@@ -19,12 +19,12 @@
 
 #include "store/schema_pg.h"
 
-/* The tables of store/schema.c after its 5 migrations, by name, and the
+/* The tables of store/schema.c after all its migrations, by name, and the
  * table of the recorded versions. */
 static const char *const sqlite_tables[] = {
 	"actions", "agency_events", "agency_settings", "case_events", "cases", "event_sequences",
 	"events", "idempotency", "outbox", "payments", "secrets", "settlement_allocations",
-	"settlements", "webhook_attempts", "webhook_deliveries", "webhook_endpoints",
+	"settlements", "sync_rounds", "webhook_attempts", "webhook_deliveries", "webhook_endpoints",
 };
 
 /* Columns in SQLite's order, where ALTER TABLE ADD COLUMN put the later ones
@@ -37,6 +37,7 @@ static const struct {
 		  "national_id,national_id_hash,currency,original,paid,credited,remaining,interest,costs,created_at,"
 		  "updated_at,submitted_at,closed_at"},
 	{"case_events", "case_id,seq,at,from_status,to_status,source,detail,actor"},
+	{"sync_rounds", "tenant,lease_until,ended_at"},
 	{"outbox", "id,tenant,case_id,kind,ref_id,state,attempts,next_attempt_at,last_error,created_at,updated_at,"
 		   "lookup_first,lease_until"},
 	{"idempotency", "tenant,key,fingerprint,status,body,created_at,location"},
@@ -54,7 +55,8 @@ static const struct {
 	{"event_sequences", "subject,last"},
 	{"webhook_endpoints", "id,tenant,seq,url,event_types,description,enabled,disabled_reason,secret,"
 			      "previous_secret,previous_until,failing_since,created_at,updated_at"},
-	{"webhook_deliveries", "id,endpoint_id,event_pos,subject,sequence,state,attempts,next_attempt_at,created_at"},
+	{"webhook_deliveries", "id,endpoint_id,event_pos,subject,sequence,state,attempts,next_attempt_at,created_at,"
+			       "lease_until"},
 	{"webhook_attempts", "id,endpoint_id,delivery_id,event_id,attempt,at,status,status_code,duration_ms,error,"
 			     "next_attempt_at"},
 };
