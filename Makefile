@@ -115,7 +115,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 # every figure and fails when a target is missed. Not part of `make test`,
 # which runs their short versions (tests/http/test_proof_*.py).
 proof: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@scripts/proof.sh
 
 bench: deps

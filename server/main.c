@@ -23,6 +23,7 @@
 #include "server/request.h"
 #include "server/router.h"
 #include "server/routes.h"
+#include "store/migrate.h"
 #include "store/store.h"
 #include "webhooks/dispatch.h"
 #include "webhooks/listen.h"
@@ -45,6 +46,9 @@ static void usage(FILE *f)
 		   "  inkasso webhook-listen --listen 127.0.0.1:8099 --secret whsec_...\n"
 		   "                                  receive webhook deliveries, verify each, print one\n"
 		   "                                  line per event (--help for its flags)\n"
+		   "  inkasso migrate-db --from inkasso.db --to postgresql://...\n"
+		   "                                  copy a SQLite database into an empty PostgreSQL one,\n"
+		   "                                  then verify every table (README: PostgreSQL)\n"
 		   "  inkasso --help | --version\n\n"
 		   "Scopes: cases:read, cases:write, settings:write, webhooks:write.\n\n",
 		VERSION);
@@ -276,6 +280,33 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
+/* migrate-db --from FILE --to URI: nothing else is needed (no secret, no
+ * agency). Exit 0 when copied and verified, 1 when refused or failed, 2 for
+ * a usage error. */
+static int cmd_migrate_db(int argc, char **argv, int i)
+{
+	const char *from = NULL, *to = NULL;
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--from") && i + 1 < argc)
+			from = argv[++i];
+		else if (!strcmp(argv[i], "--to") && i + 1 < argc)
+			to = argv[++i];
+		else
+			break;
+	}
+	if (i < argc || !from || !to) {
+		fprintf(stderr, "usage: inkasso migrate-db --from inkasso.db --to postgresql://...\n");
+		return 2;
+	}
+	char err[512] = "";
+	if (!store_migrate_db(from, to, stdout, err, sizeof err)) {
+		fprintf(stderr, "inkasso migrate-db: %s\n", err);
+		return 1;
+	}
+	printf("migrated and verified: %s -> the PostgreSQL database (point INKASSO_DB at it)\n", from);
+	return 0;
+}
+
 static int cmd_healthcheck(struct config *cfg, int argc, char **argv, int i)
 {
 	char url[600];
@@ -340,6 +371,8 @@ int main(int argc, char **argv)
 		rc = cmd_token(&cfg, argc, argv, 2);
 	} else if (!strcmp(argv[1], "healthcheck")) {
 		rc = cmd_healthcheck(&cfg, argc, argv, 2);
+	} else if (!strcmp(argv[1], "migrate-db")) {
+		rc = cmd_migrate_db(argc, argv, 2);
 	} else if (!strcmp(argv[1], "webhook-listen")) {
 		rc = webhook_listen_main(argc - 1, argv + 1);
 	} else {
