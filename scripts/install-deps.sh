@@ -9,7 +9,7 @@ debs=(build-essential pkg-config clang libclang-rt-14-dev
       libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libjwt-dev libssl-dev
       libpq-dev postgresql-15
       libcriterion-dev sqlite3 curl python3 python3-pytest python3-requests python3-psycopg2
-      nodejs npm docker-compose)
+      nodejs npm docker-compose haproxy)
 missing=()
 for p in "${debs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

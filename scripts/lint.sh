@@ -6,7 +6,8 @@
 #                       files within 600 lines and 120 columns)
 #   openapi.yaml        Redocly CLI, rules in redocly.yaml (errors fail)
 #   Dockerfile          dockerfile-utils (any reported problem fails, warnings too)
-#   docker-compose.yml  docker-compose config -q (no Docker engine needed)
+#   docker-compose.yml  docker-compose config -q (no Docker engine needed), with
+#                       its PostgreSQL profile, and deploy/haproxy.cfg (haproxy -c)
 #   the image's build   scripts/check-docker-context.sh (the Dockerfile's make
 #                       line, run on what .dockerignore lets into the context)
 # Prints one line per check; exits non-zero on the first failing check.
@@ -48,11 +49,21 @@ if [ "$rc" -ne 0 ] || [ -s "$out" ]; then
 fi
 echo "lint: dockerfile ok"
 
-if ! docker-compose -f docker-compose.yml config -q >"$out" 2>&1; then
+if ! docker-compose -f docker-compose.yml config -q >"$out" 2>&1 ||
+	! docker-compose -f docker-compose.yml --profile postgres config -q >"$out" 2>&1; then
 	cat "$out" >&2
 	echo "lint: compose FAILED" >&2
 	exit 1
 fi
 echo "lint: compose ok"
+
+# The replicas' names resolve only on the compose network: those warnings
+# are expected, anything else fails.
+if ! haproxy -c -q -f deploy/haproxy.cfg >"$out" 2>&1; then
+	cat "$out" >&2
+	echo "lint: haproxy.cfg FAILED" >&2
+	exit 1
+fi
+echo "lint: haproxy.cfg ok"
 
 scripts/check-docker-context.sh

@@ -27,7 +27,7 @@ struct opt {
 
 static const struct opt opts[] = {
 	STR("--listen", "INKASSO_LISTEN", listen, "127.0.0.1:8080", "host:port to listen on"),
-	STR("--db", "INKASSO_DB", db, "inkasso.db", "SQLite database file"),
+	STR("--db", "INKASSO_DB", db, "inkasso.db", "SQLite file, or a PostgreSQL URI (postgres://...)"),
 	STR("--jwt-secret", "INKASSO_JWT_SECRET", jwt_secret, "", "HS256 secret (>= 32 bytes)"),
 	STR("--jwt-public-key-file", "INKASSO_JWT_PUBLIC_KEY_FILE", jwt_public_key_file, "",
 	    "PEM public key for RS256/ES256 (instead of a secret)"),
