@@ -11,6 +11,11 @@
 #   scripts/pg-server.sh down DIR          crash it (-m immediate), data kept
 #   scripts/pg-server.sh up DIR            start it again: same data and port
 #   scripts/pg-server.sh restart DIR       down, then up
+#   scripts/pg-server.sh standby DIR PRIMARY_DIR
+#                                          a streaming standby of that server
+#                                          (application_name standby1); its URI
+#   scripts/pg-server.sh promote DIR       the standby becomes a primary
+#   scripts/pg-server.sh kill DIR          SIGKILL to its postmaster
 #   scripts/pg-server.sh run CMD ARGS...   a server in a fresh mktemp -d for
 #                                          CMD, whose environment has
 #                                          INKASSO_TEST_PG=<uri> and
@@ -26,7 +31,8 @@ set -euo pipefail
 marker=.inkasso-pg-server
 
 usage() {
-	echo "usage: $0 start DIR [PORT] | stop DIR | down DIR | up DIR | restart DIR | run CMD [ARGS...]" >&2
+	echo "usage: $0 start DIR [PORT] | stop DIR | down DIR | up DIR | restart DIR | standby DIR PRIMARY_DIR" \
+	     "| promote DIR | kill DIR | run CMD [ARGS...]" >&2
 	exit 2
 }
 
@@ -163,6 +169,58 @@ cmd_up() {
 	as_owner "$dir" "$(bindir)/pg_ctl" -D "$dir/data" -l "$dir/log" -s -w -t 60 start -o "$(cat "$dir/opts")" >&2
 }
 
+# standby DIR PRIMARY_DIR: a streaming standby of the server of PRIMARY_DIR
+# (pg_basebackup -R: standby.signal and primary_conninfo with
+# application_name=standby1, for synchronous_standby_names), started on a
+# port of its own; prints its URI. promote DIR: the standby becomes a
+# primary. kill DIR: SIGKILL to the server's postmaster (a crash of the
+# machine as far as clients see).
+cmd_standby() {
+	[ $# -eq 2 ] || usage
+	local dir=$1 primary=$2 bin port opts
+	[ -f "$primary/$marker" ] || die "$primary was not made by $0 start"
+	bin=$(bindir)
+	primary=$(cd "$primary" && pwd -P)
+	local pport
+	pport=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/.*|\1|p' "$primary/uri")
+	[ ! -e "$dir" ] || [ -z "$(ls -A "$dir")" ] || die "$dir exists and is not empty"
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd -P)
+	touch "$dir/$marker"
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres: "$dir"
+		chmod 0700 "$dir"
+	fi
+	echo "pg-server: base backup of 127.0.0.1:$pport into $dir/data" >&2
+	as_owner "$dir" "$bin/pg_basebackup" -d "host=127.0.0.1 port=$pport user=inkasso application_name=standby1" \
+		-D "$dir/data" -R -X stream -c fast >/dev/null
+	port=$(free_port)
+	opts="-k '$dir' -p $port -c listen_addresses=127.0.0.1 -c max_connections=200"
+	opts+=" -c fsync=on -c synchronous_commit=on -c shared_buffers=64MB"
+	as_owner "$dir" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -s -w -t 60 start -o "$opts" >&2 ||
+		die "the standby in $dir did not start"
+	local uri="postgresql://inkasso@127.0.0.1:$port/inkasso"
+	echo "$opts" >"$dir/opts"
+	echo "$uri" >"$dir/uri"
+	echo "$uri"
+}
+
+cmd_promote() {
+	[ $# -eq 1 ] || usage
+	local dir=$1
+	[ -f "$dir/$marker" ] || die "$dir was not made by $0 start"
+	dir=$(cd "$dir" && pwd -P)
+	as_owner "$dir" "$(bindir)/pg_ctl" -D "$dir/data" -w -t 60 promote >/dev/null
+}
+
+cmd_kill() {
+	[ $# -eq 1 ] || usage
+	local dir=$1 pid
+	[ -f "$dir/$marker" ] || die "$dir was not made by $0 start"
+	pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null) || die "no server runs in $dir"
+	kill -KILL "$pid"
+}
+
 cmd_run() {
 	[ $# -ge 1 ] || usage
 	local uri rc
@@ -191,6 +249,9 @@ stop) cmd_stop "$@" ;;
 down) cmd_down "$@" ;;
 up) cmd_up "$@" ;;
 restart) cmd_down "$@" && cmd_up "$@" ;;
+standby) cmd_standby "$@" ;;
+promote) cmd_promote "$@" ;;
+kill) cmd_kill "$@" ;;
 run) cmd_run "$@" ;;
 *) usage ;;
 esac

@@ -226,3 +226,15 @@ def test_the_same_key_to_both_replicas_at_the_same_instant_makes_one_case():
         finally:
             a.stop(signal.SIGKILL)
             b.stop(signal.SIGKILL)
+
+
+def test_failover_to_a_synchronous_standby_short():
+    """The short version of tests/proof/pg_failover.py: the primary
+    SIGKILLed during creates, the synchronous standby promoted; nothing
+    acknowledged missing, nothing twice, both replicas serving again within
+    30 s, never restarted. (Servers of its own, beside the run's.)"""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "proof"))
+    import pg_failover
+    f = pg_failover.run(pg_failover.parse_args(["--quick"]))
+    assert f["ok"], f["failed_targets"]
