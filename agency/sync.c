@@ -236,10 +236,11 @@ struct round_ctx {
 	int64_t every_ms;           /* a tenant's rounds at most this often, whichever replica runs them */
 };
 
-/* How long a turn at a tenant's round holds it: longer than a round takes
- * (a round that outlasts it is run twice at worst: its writes are
- * idempotent, the agency's ids are unique keys). */
-#define SYNC_TURN_LEASE_MS (10 * 60 * 1000)
+/* How long a turn at a tenant's round holds it: about what a round takes,
+ * so that a replica killed mid-round holds the tenant's sync back no
+ * longer than this (a round that outlasts it may run twice at once: its
+ * writes are idempotent, the agency's ids are unique keys). */
+#define SYNC_TURN_LEASE_MS (60 * 1000)
 
 static int sync_tenant(void *ctx, const char *tenant, const struct agency_settings *settings)
 {
@@ -334,6 +335,8 @@ struct sync *sync_start(struct store *st, const struct agency_options *agency, i
 	}
 	s->st = st;
 	s->interval_s = interval_s;
+	if (store_sync_rounds_release(st) < 0)
+		log_write(LOG_WARN, "sync: the turns of the previous process could not be released", NULL);
 	s->ac = agency_client_new(agency->base_url, agency->timeout_ms, agency->allow_http, err, errlen);
 	if (!s->ac) {
 		free(s);

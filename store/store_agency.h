@@ -235,5 +235,9 @@ enum store_result store_sync_round_claim(struct store *s, const char *tenant, in
 					 int64_t lease_ms);
 /* The turn is over: free for the next claim, ended at now_ms. */
 enum store_result store_sync_round_end(struct store *s, const char *tenant, int64_t now_ms);
+/* At the sync's start, on SQLite: the turns a previous process held are
+ * free at once (one process a file, as store_outbox_requeue_sending). On
+ * PostgreSQL nothing: another replica may hold them; their leases end. */
+enum store_result store_sync_rounds_release(struct store *s);
 
 #endif

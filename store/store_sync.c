@@ -390,3 +390,15 @@ enum store_result store_sync_round_end(struct store *s, const char *tenant, int6
 		r = db_exec(w, sql, params, "store: sync turn");
 	return store_write_finish(s, r);
 }
+
+enum store_result store_sync_rounds_release(struct store *s)
+{
+	static const char sql[] = "UPDATE sync_rounds SET lease_until = 0 WHERE lease_until > 0";
+	if (s->shared)
+		return STORE_OK;
+	struct db_conn *w;
+	enum store_result r = store_write_begin(s, &w);
+	if (r == STORE_OK)
+		r = db_exec(w, sql, NULL, "store: sync turn");
+	return store_write_finish(s, r);
+}
