@@ -24,7 +24,7 @@ SIM_OBJ  = $(SIM_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB      = $(BUILD)/libinkasso.a
 
-.PHONY: all deps run test check unit http asan asan-check lint clean bench bench-quick proof
+.PHONY: all deps run test check unit http asan asan-check lint clean bench bench-quick bench-pg proof
 all: $(BINDIR)/inkasso $(BINDIR)/agency-sim $(BINDIR)/inkasso-faultvfs
 
 $(BUILD)/%.o: %.c
@@ -127,6 +127,12 @@ bench-quick: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@bench/install-deps.sh
 	@BENCH_BUILD=$(BUILD) bench/run.sh --quick
+
+# inkasso on PostgreSQL (issue 11): bench/pg.sh, the same harness.
+bench-pg: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@bench/install-deps.sh
+	@BENCH_BUILD=$(BUILD) bench/pg.sh
 
 # The contract is embedded into the binary (.incbin): rebuild when it changes.
 $(BUILD)/server/openapi_embed.o: openapi.yaml
