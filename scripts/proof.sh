@@ -50,6 +50,8 @@ run_proof feed_pollers 180
 # PostgreSQL (issue 11): a server of its own, started and stopped by the proof.
 run_proof migrate_db 900
 run_proof pg_failover 300
+run_proof replica_soak 420
+run_proof db_restart_soak 420
 run_proof storage_faults 240
 run_proof hostile_tokens 240
 run_proof isolation_matrix 240

@@ -202,6 +202,14 @@ static bool read_row(const struct db_row *row, const struct db_col *cols, const 
 
 /* ---- running ---- */
 
+/* A reader's statement outside a transaction that found its connection
+ * dead (the server restarted since its last use): it only reads, so it runs
+ * again on a new connection rather than answer 503 once per idle reader. */
+static bool read_again(struct db_conn *c, enum store_result r)
+{
+	return r == STORE_BUSY && c->read_only && !db_in_tx(c) && c->ops->lost && c->ops->lost(c);
+}
+
 enum store_result db_one(struct db_conn *c, const char *sql, const struct db_param *params,
 			 const struct db_col *cols, const char *what)
 {
@@ -214,6 +222,13 @@ enum store_result db_one(struct db_conn *c, const char *sql, const struct db_par
 		return r;
 	struct db_cursor cur = {.c = c, .stmt = st, .row.ops = c->ops, .what = what};
 	r = c->ops->start(&cur, params);
+	if (read_again(c, r)) {
+		c->ops->finish(&cur);
+		if ((r = statement(c, sql, &st)) != STORE_OK)
+			return r;
+		cur = (struct db_cursor){.c = c, .stmt = st, .row.ops = c->ops, .what = what};
+		r = c->ops->start(&cur, params);
+	}
 	if (r == STORE_OK) {
 		int got = c->ops->next(&cur, &r);
 		if (got > 0)
@@ -239,6 +254,15 @@ enum store_result db_each_stmt(struct db_conn *c, struct db_stmt *st, const stru
 	struct db_cursor cur = {.c = c, .stmt = st, .row.ops = c->ops, .what = what};
 	bool owns = owns_copies(cols);
 	enum store_result r = c->ops->start(&cur, params);
+	if (read_again(c, r)) { /* as db_one: no row was read yet */
+		c->ops->finish(&cur);
+		r = c->ops->ready(c);
+		if (r == STORE_OK && !st->ready)
+			r = c->ops->prepare(c, st, st->index, st->text ? st->text : st->sql);
+		cur = (struct db_cursor){.c = c, .stmt = st, .row.ops = c->ops, .what = what};
+		if (r == STORE_OK)
+			r = c->ops->start(&cur, params);
+	}
 	while (r == STORE_OK) {
 		int got = c->ops->next(&cur, &r);
 		if (got <= 0)

@@ -90,17 +90,21 @@ static void on_notice(void *arg, const PGresult *res)
 		  msg ? msg : "", NULL);
 }
 
-bool db_open_pg(struct db_conn *c, const char *uri, char *err, size_t errlen)
+bool db_open_pg(struct db_conn *c, const char *uri, bool read_only, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	c->engine = DB_PG;
 	c->ops = &db_pg_ops;
+	c->read_only = read_only;
 	/* Ours first, the URI's after: a setting in the URI wins. */
 	/* lock_timeout: a write waits for the write lock (or a row) at most
 	 * this long, then answers 503, like SQLite's busy timeout. */
 	const char *const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
 				    "application_name", "options", "dbname", NULL};
-	const char *const values[] = {"5", "10", "5", "3", "inkasso", "-c lock_timeout=5000", uri, NULL};
+	const char *const values[] = {"5", "10", "5", "3", "inkasso",
+				      read_only ? "-c lock_timeout=5000 -c default_transaction_read_only=on"
+						: "-c lock_timeout=5000",
+				      uri, NULL};
 	c->pg = PQconnectdbParams(keys, values, 1);
 	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
 		if (err && errlen) {

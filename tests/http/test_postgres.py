@@ -238,3 +238,27 @@ def test_failover_to_a_synchronous_standby_short():
     import pg_failover
     f = pg_failover.run(pg_failover.parse_args(["--quick"]))
     assert f["ok"], f["failed_targets"]
+
+
+def test_replica_soak_short():
+    """The short version of tests/proof/replica_soak.py: two replicas behind
+    HAProxy, one SIGKILLed and restarted every 0.5-1.5 s during creates:
+    nothing acknowledged lost, nothing twice (ours or at the agency), every
+    case at the agency, every event in the feed once."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "proof"))
+    import replica_soak
+    f = replica_soak.run(**replica_soak.QUICK)
+    assert f["ok"], f["failed_targets"]
+
+
+def test_database_restart_soak_short():
+    """The short version of tests/proof/db_restart_soak.py: the database
+    crashed and restarted twice or more during creates through HAProxy to
+    two replicas; they reconnect by themselves (never restarted) and lose
+    nothing acknowledged."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "proof"))
+    import replica_soak
+    f = replica_soak.run(**replica_soak.DB_QUICK, database=True)
+    assert f["ok"], f["failed_targets"]
