@@ -71,6 +71,7 @@ struct db_conn {
 	int64_t reconnect_at_ms;  /* DB_PG: a lost connection is tried again from then on (monotonic) */
 	int reconnect_wait_ms;    /* DB_PG: the wait after the next failed attempt */
 	bool read_only;           /* DB_PG: a reader (db_open_pg) */
+	bool session_ready;       /* DB_PG: the session's settings are made (a reader's read-only) */
 	bool retry;               /* DB_PG: the last STORE_BUSY was a serialization failure or a
 				   * deadlock (which the write lock leaves to statements outside
 				   * the store's transactions): it may be run again at once */

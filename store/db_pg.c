@@ -90,6 +90,21 @@ static void on_notice(void *arg, const PGresult *res)
 		  msg ? msg : "", NULL);
 }
 
+/* A reader's session refuses writes, set after connecting (not in the
+ * connection's options: target_session_attrs=read-write would then take
+ * every server for a standby), again after every reconnect. */
+static bool session_setup(struct db_conn *c)
+{
+	bool ok = true;
+	if (c->read_only) {
+		PGresult *res = PQexec(c->pg, "SET default_transaction_read_only = on");
+		ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	c->session_ready = ok;
+	return ok;
+}
+
 bool db_open_pg(struct db_conn *c, const char *uri, bool read_only, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
@@ -101,10 +116,7 @@ bool db_open_pg(struct db_conn *c, const char *uri, bool read_only, char *err, s
 	 * this long, then answers 503, like SQLite's busy timeout. */
 	const char *const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
 				    "application_name", "options", "dbname", NULL};
-	const char *const values[] = {"5", "10", "5", "3", "inkasso",
-				      read_only ? "-c lock_timeout=5000 -c default_transaction_read_only=on"
-						: "-c lock_timeout=5000",
-				      uri, NULL};
+	const char *const values[] = {"5", "10", "5", "3", "inkasso", "-c lock_timeout=5000", uri, NULL};
 	c->pg = PQconnectdbParams(keys, values, 1);
 	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
 		if (err && errlen) {
@@ -116,13 +128,18 @@ bool db_open_pg(struct db_conn *c, const char *uri, bool read_only, char *err, s
 	}
 	c->reconnect_wait_ms = PG_RECONNECT_FIRST_MS;
 	PQsetNoticeReceiver(c->pg, on_notice, NULL); /* kept by PQreset */
+	if (!session_setup(c)) {
+		if (err && errlen)
+			snprintf(err, errlen, "connect to PostgreSQL: cannot make the reader's session read-only");
+		return false;
+	}
 	return true;
 }
 
 static enum store_result dbpg_ready(struct db_conn *c)
 {
 	if (PQstatus(c->pg) == CONNECTION_OK)
-		return STORE_OK;
+		return c->session_ready || session_setup(c) ? STORE_OK : STORE_BUSY;
 	/* Inside a transaction a new connection would run the rest of it
 	 * outside one: the transaction is lost, and fails until it ends. */
 	if (c->in_tx)
@@ -140,6 +157,8 @@ static enum store_result dbpg_ready(struct db_conn *c)
 	}
 	c->reconnect_wait_ms = PG_RECONNECT_FIRST_MS;
 	forget_statements(c);
+	if (!session_setup(c))
+		return STORE_BUSY; /* tried again before the next statement */
 	log_write(LOG_INFO, "store: reconnect", "postgres", "connected", NULL);
 	return STORE_OK;
 }
