@@ -59,6 +59,18 @@ static size_t slot_of(const struct db_conn *c, const char *sql)
 	return i;
 }
 
+/* Prepares s; a prepare that found the connection dead outside a
+ * transaction (nothing ran: a prepare executes nothing) reconnects and is
+ * made again at once. */
+static enum store_result prepare(struct db_conn *c, struct db_stmt *s, int index, const char *sql)
+{
+	enum store_result r = c->ops->prepare(c, s, index, sql);
+	if (r == STORE_BUSY && !db_in_tx(c) && c->ops->lost && c->ops->lost(c) &&
+	    (r = c->ops->ready(c)) == STORE_OK)
+		r = c->ops->prepare(c, s, index, sql);
+	return r;
+}
+
 /* The connection's statement for sql, prepared on first use. */
 static enum store_result statement(struct db_conn *c, const char *sql, struct db_stmt **st)
 {
@@ -76,14 +88,14 @@ static enum store_result statement(struct db_conn *c, const char *sql, struct db
 			used += c->cache[k].sql != NULL;
 		if (used + 1 >= DB_CACHE_SLOTS)
 			return db_fail_msg("store: prepare", "more statements than DB_CACHE_SLOTS");
-		enum store_result r = c->ops->prepare(c, s, (int)i, sql);
+		enum store_result r = prepare(c, s, (int)i, sql);
 		if (r != STORE_OK)
 			return r;
 		s->sql = sql;
 		s->used = true;
 	} else if (!s->ready && c->engine == DB_PG) {
 		/* A reconnect dropped the server's statements. */
-		enum store_result r = c->ops->prepare(c, s, (int)i, sql);
+		enum store_result r = prepare(c, s, (int)i, sql);
 		if (r != STORE_OK)
 			return r;
 	}
@@ -258,7 +270,7 @@ enum store_result db_each_stmt(struct db_conn *c, struct db_stmt *st, const stru
 		c->ops->finish(&cur);
 		r = c->ops->ready(c);
 		if (r == STORE_OK && !st->ready)
-			r = c->ops->prepare(c, st, st->index, st->text ? st->text : st->sql);
+			r = prepare(c, st, st->index, st->text ? st->text : st->sql);
 		cur = (struct db_cursor){.c = c, .stmt = st, .row.ops = c->ops, .what = what};
 		if (r == STORE_OK)
 			r = c->ops->start(&cur, params);
@@ -302,7 +314,7 @@ enum store_result db_built(struct db_conn *c, uint32_t key, int (*build)(uint32_
 		struct db_stmt *s = &c->built[i];
 		if (s->used && s->key == key) {
 			if (!s->ready && c->engine == DB_PG) {
-				enum store_result r = c->ops->prepare(c, s, DB_CACHE_SLOTS + i, s->text);
+				enum store_result r = prepare(c, s, DB_CACHE_SLOTS + i, s->text);
 				if (r != STORE_OK)
 					return r;
 			}
@@ -318,7 +330,7 @@ enum store_result db_built(struct db_conn *c, uint32_t key, int (*build)(uint32_
 	stmt_drop(c, s);
 	if (!(s->text = strdup(sql)))
 		return db_fail_msg("store: prepare", "out of memory");
-	enum store_result r = c->ops->prepare(c, s, DB_CACHE_SLOTS + (int)slot, s->text);
+	enum store_result r = prepare(c, s, DB_CACHE_SLOTS + (int)slot, s->text);
 	if (r != STORE_OK) {
 		stmt_drop(c, s);
 		return r;

@@ -170,9 +170,10 @@ def create_until_acknowledged(session, base, token, body, key, tally, deadline_s
     return None
 
 
-def replay_all(base, tokens, items, workers=8):
+def replay_all(base, tokens, items, workers=8, samples=None):
     """Sends every acknowledged create again with its key and body; returns
-    the number whose answer is not 201 with the same case id.
+    the number whose answer is not 201 with the same case id (the first few
+    of them, as (status, body), into samples when it is a list).
     items: [(tenant, key, body, case_id)]."""
     bad = [0]
     lock = threading.Lock()
@@ -186,6 +187,8 @@ def replay_all(base, tokens, items, workers=8):
             if r.status_code != 201 or r.json().get("id") != case_id:
                 with lock:
                     bad[0] += 1
+                    if samples is not None and len(samples) < 5:
+                        samples.append((r.status_code, r.text[:200]))
 
     run_chunks(work, items, workers)
     return bad[0]

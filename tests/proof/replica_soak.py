@@ -71,55 +71,13 @@ backend inkasso
 """
 
 
-class Killer(threading.Thread):
-    """SIGKILLs one replica (at random) every kill_min..kill_max seconds
-    and restarts it on the same port, until the clients are done and at
-    least min_kills happened."""
+class Chaos(threading.Thread):
+    """Every kill_min..kill_max seconds, hit() (one kill and what follows),
+    until the clients are done and at least min_kills happened."""
 
-    def __init__(self, replicas, clients_done, min_kills, kill_min, kill_max, rnd):
+    def __init__(self, clients_done, min_kills, kill_min, kill_max, rnd):
         super().__init__(daemon=True)
-        self.replicas, self.clients_done = replicas, clients_done
-        self.min_kills, self.kill_min, self.kill_max, self.rnd = min_kills, kill_min, kill_max, rnd
-        self.kills = self.kills_during_creates = self.restarts = self.restart_failures = 0
-        self.died_by_itself = []
-        self.last_restart = None
-        self.error = None
-
-    def run(self):
-        try:
-            while not (self.clients_done.is_set() and self.kills >= self.min_kills):
-                time.sleep(self.rnd.uniform(self.kill_min, self.kill_max))
-                svc = self.rnd.choice(self.replicas)
-                during = not self.clients_done.is_set()
-                rc = svc.stop(signal.SIGKILL)
-                if rc != -signal.SIGKILL:
-                    self.died_by_itself.append(rc)
-                self.kills += 1
-                self.kills_during_creates += during
-                for _ in range(5):
-                    try:
-                        svc.start()
-                        break
-                    except RuntimeError:
-                        self.restart_failures += 1
-                        svc.stop(signal.SIGKILL)
-                        time.sleep(0.5)
-                else:
-                    raise RuntimeError("a replica does not restart")
-                self.restarts += 1
-                self.last_restart = time.monotonic()
-        except Exception as e:  # reported as a figure, never silently
-            self.error = repr(e)
-
-
-class DatabaseKiller(threading.Thread):
-    """Crashes and restarts the PostgreSQL server every kill_min..kill_max
-    seconds (the replicas stay up), until the clients are done and at least
-    min_kills happened."""
-
-    def __init__(self, pg_dir, clients_done, min_kills, kill_min, kill_max, rnd):
-        super().__init__(daemon=True)
-        self.pg_dir, self.clients_done = pg_dir, clients_done
+        self.clients_done = clients_done
         self.min_kills, self.kill_min, self.kill_max, self.rnd = min_kills, kill_min, kill_max, rnd
         self.kills = self.kills_during_creates = self.restart_failures = 0
         self.died_by_itself = []
@@ -131,12 +89,46 @@ class DatabaseKiller(threading.Thread):
             while not (self.clients_done.is_set() and self.kills >= self.min_kills):
                 time.sleep(self.rnd.uniform(self.kill_min, self.kill_max))
                 during = not self.clients_done.is_set()
-                subprocess.run([PG_SERVER, "restart", self.pg_dir], check=True, capture_output=True, timeout=120)
+                self.hit()
                 self.kills += 1
                 self.kills_during_creates += during
                 self.last_restart = time.monotonic()
         except Exception as e:  # reported as a figure, never silently
             self.error = repr(e)
+
+
+class Killer(Chaos):
+    """SIGKILLs one replica, at random, and restarts it on the same port."""
+
+    def __init__(self, replicas, *args):
+        super().__init__(*args)
+        self.replicas = replicas
+
+    def hit(self):
+        svc = self.rnd.choice(self.replicas)
+        rc = svc.stop(signal.SIGKILL)
+        if rc != -signal.SIGKILL:
+            self.died_by_itself.append(rc)
+        for _ in range(5):
+            try:
+                svc.start()
+                return
+            except RuntimeError:
+                self.restart_failures += 1
+                svc.stop(signal.SIGKILL)
+                time.sleep(0.5)
+        raise RuntimeError("a replica does not restart")
+
+
+class DatabaseKiller(Chaos):
+    """Crashes and restarts the PostgreSQL server; the replicas stay up."""
+
+    def __init__(self, pg_dir, *args):
+        super().__init__(*args)
+        self.pg_dir = pg_dir
+
+    def hit(self):
+        subprocess.run([PG_SERVER, "restart", self.pg_dir], check=True, capture_output=True, timeout=120)
 
 
 def feed_check(api, names, acked):
@@ -271,7 +263,8 @@ def run(clients, per_client, tenants, min_kills, kill_min, kill_max, agency_dead
             numbers_by_tenant[tenant].append(number)
         agency = pk.at_agency(sim, numbers_by_tenant)
         st = sim.stats()
-        replay_mismatch = pk.replay_all(url, tokens, requests_)
+        replay_samples = []
+        replay_mismatch = pk.replay_all(url, tokens, requests_, samples=replay_samples)
         events_twice, created_not_once = feed_check(api, names, acked)
         exits = [svc.stop() for svc in replicas]
     finally:
@@ -299,6 +292,7 @@ def run(clients, per_client, tenants, min_kills, kill_min, kill_max, agency_dead
         "cases_listed": sum(len(c) for c in listed.values()),
         "duplicate_invoice_numbers_listed": pk.duplicate_numbers(listed),
         "replays_not_same_201": replay_mismatch,
+        "replays_not_same_201_samples": replay_samples,
         **agency,
         "sim_invoice_creations": st["invoice_creations"], "sim_duplicates_created": st["duplicates_created"],
         "cases_not_at_agency": left, "cases_without_agency_case_id": without_case_id,
