@@ -128,11 +128,13 @@ bench-quick: deps
 	@bench/install-deps.sh
 	@BENCH_BUILD=$(BUILD) bench/run.sh --quick
 
-# inkasso on PostgreSQL (issue 11): bench/pg.sh, the same harness.
+# inkasso on PostgreSQL (issue 11): bench/pg.sh, the same harness, then
+# bench/pg_profile.sh (what the sessions wait for during 2-replica creates).
 bench-pg: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@bench/install-deps.sh
 	@BENCH_BUILD=$(BUILD) bench/pg.sh
+	@bench/pg_profile.sh
 
 # The contract is embedded into the binary (.incbin): rebuild when it changes.
 $(BUILD)/server/openapi_embed.o: openapi.yaml
