@@ -263,10 +263,29 @@ def valid_case(number=None, **invoice_overrides):
     }
 
 
+SESSION = {}  # the session's service, for the failure report below
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report ends with the session service's last warnings
+    and errors (its log is gone with its temporary directory afterwards)."""
+    outcome = yield
+    report = outcome.get_result()
+    svc = SESSION.get("service")
+    if report.when == "call" and report.failed and svc is not None:
+        try:
+            lines = [l for l in svc.read_log().splitlines() if '"level":"error"' in l or '"level":"warn"' in l]
+            report.sections.append(("inkasso (session service): last warnings and errors", "\n".join(lines[-25:])))
+        except OSError:
+            pass
+
+
 @pytest.fixture(scope="session")
 def service():
     with tempfile.TemporaryDirectory(prefix="inkasso-http-") as d:
         s = Service(d).start()
+        SESSION["service"] = s
         yield s
         rc = s.stop()
         assert rc == 0, f"inkasso exited {rc} on SIGTERM:\n{s.read_log()[-4000:]}"
