@@ -236,11 +236,11 @@ struct round_ctx {
 	int64_t every_ms;           /* a tenant's rounds at most this often, whichever replica runs them */
 };
 
-/* How long a turn at a tenant's round holds it: about what a round takes,
- * so that a replica killed mid-round holds the tenant's sync back no
- * longer than this (a round that outlasts it may run twice at once: its
- * writes are idempotent, the agency's ids are unique keys). */
-#define SYNC_TURN_LEASE_MS (60 * 1000)
+/* How long a turn at a tenant's round holds it: the interval and 15 s more,
+ * so that a replica killed mid-round costs the tenant about one round (a
+ * round that outlasts it may run twice at once: its writes are idempotent,
+ * the agency's ids are unique keys). */
+#define SYNC_TURN_EXTRA_MS (15 * 1000)
 
 static int sync_tenant(void *ctx, const char *tenant, const struct agency_settings *settings)
 {
@@ -254,7 +254,8 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 		return 0; /* the agency's Retry-After has not passed: not this round */
 	/* Replicas on one database take turns: this one runs the tenant's
 	 * round only when no other has it and it is due. */
-	enum store_result turn = store_sync_round_claim(t.st, tenant, dates_now_ms(), rc->every_ms, SYNC_TURN_LEASE_MS);
+	enum store_result turn =
+		store_sync_round_claim(t.st, tenant, dates_now_ms(), rc->every_ms, rc->every_ms + SYNC_TURN_EXTRA_MS);
 	if (turn != STORE_OK)
 		return 0; /* another replica's turn (STORE_STATE), or the store is busy: next round */
 	t.skip_upto = t.done_upto = p ? p->resume_after : 0;

@@ -59,18 +59,6 @@ static size_t slot_of(const struct db_conn *c, const char *sql)
 	return i;
 }
 
-/* Prepares s; a prepare that found the connection dead outside a
- * transaction (nothing ran: a prepare executes nothing) reconnects and is
- * made again at once. */
-static enum store_result prepare(struct db_conn *c, struct db_stmt *s, int index, const char *sql)
-{
-	enum store_result r = c->ops->prepare(c, s, index, sql);
-	if (r == STORE_BUSY && !db_in_tx(c) && c->ops->lost && c->ops->lost(c) &&
-	    (r = c->ops->ready(c)) == STORE_OK)
-		r = c->ops->prepare(c, s, index, sql);
-	return r;
-}
-
 /* The connection's statement for sql, prepared on first use. */
 static enum store_result statement(struct db_conn *c, const char *sql, struct db_stmt **st)
 {
@@ -88,14 +76,14 @@ static enum store_result statement(struct db_conn *c, const char *sql, struct db
 			used += c->cache[k].sql != NULL;
 		if (used + 1 >= DB_CACHE_SLOTS)
 			return db_fail_msg("store: prepare", "more statements than DB_CACHE_SLOTS");
-		enum store_result r = prepare(c, s, (int)i, sql);
+		enum store_result r = c->ops->prepare(c, s, (int)i, sql);
 		if (r != STORE_OK)
 			return r;
 		s->sql = sql;
 		s->used = true;
 	} else if (!s->ready && c->engine == DB_PG) {
 		/* A reconnect dropped the server's statements. */
-		enum store_result r = prepare(c, s, (int)i, sql);
+		enum store_result r = c->ops->prepare(c, s, (int)i, sql);
 		if (r != STORE_OK)
 			return r;
 	}
@@ -214,14 +202,6 @@ static bool read_row(const struct db_row *row, const struct db_col *cols, const 
 
 /* ---- running ---- */
 
-/* A reader's statement outside a transaction that found its connection
- * dead (the server restarted since its last use): it only reads, so it runs
- * again on a new connection rather than answer 503 once per idle reader. */
-static bool read_again(struct db_conn *c, enum store_result r)
-{
-	return r == STORE_BUSY && c->read_only && !db_in_tx(c) && c->ops->lost && c->ops->lost(c);
-}
-
 enum store_result db_one(struct db_conn *c, const char *sql, const struct db_param *params,
 			 const struct db_col *cols, const char *what)
 {
@@ -234,13 +214,6 @@ enum store_result db_one(struct db_conn *c, const char *sql, const struct db_par
 		return r;
 	struct db_cursor cur = {.c = c, .stmt = st, .row.ops = c->ops, .what = what};
 	r = c->ops->start(&cur, params);
-	if (read_again(c, r)) {
-		c->ops->finish(&cur);
-		if ((r = statement(c, sql, &st)) != STORE_OK)
-			return r;
-		cur = (struct db_cursor){.c = c, .stmt = st, .row.ops = c->ops, .what = what};
-		r = c->ops->start(&cur, params);
-	}
 	if (r == STORE_OK) {
 		int got = c->ops->next(&cur, &r);
 		if (got > 0)
@@ -266,15 +239,6 @@ enum store_result db_each_stmt(struct db_conn *c, struct db_stmt *st, const stru
 	struct db_cursor cur = {.c = c, .stmt = st, .row.ops = c->ops, .what = what};
 	bool owns = owns_copies(cols);
 	enum store_result r = c->ops->start(&cur, params);
-	if (read_again(c, r)) { /* as db_one: no row was read yet */
-		c->ops->finish(&cur);
-		r = c->ops->ready(c);
-		if (r == STORE_OK && !st->ready)
-			r = prepare(c, st, st->index, st->text ? st->text : st->sql);
-		cur = (struct db_cursor){.c = c, .stmt = st, .row.ops = c->ops, .what = what};
-		if (r == STORE_OK)
-			r = c->ops->start(&cur, params);
-	}
 	while (r == STORE_OK) {
 		int got = c->ops->next(&cur, &r);
 		if (got <= 0)
@@ -314,7 +278,7 @@ enum store_result db_built(struct db_conn *c, uint32_t key, int (*build)(uint32_
 		struct db_stmt *s = &c->built[i];
 		if (s->used && s->key == key) {
 			if (!s->ready && c->engine == DB_PG) {
-				enum store_result r = prepare(c, s, DB_CACHE_SLOTS + i, s->text);
+				enum store_result r = c->ops->prepare(c, s, DB_CACHE_SLOTS + i, s->text);
 				if (r != STORE_OK)
 					return r;
 			}
@@ -330,7 +294,7 @@ enum store_result db_built(struct db_conn *c, uint32_t key, int (*build)(uint32_
 	stmt_drop(c, s);
 	if (!(s->text = strdup(sql)))
 		return db_fail_msg("store: prepare", "out of memory");
-	enum store_result r = prepare(c, s, DB_CACHE_SLOTS + (int)slot, s->text);
+	enum store_result r = c->ops->prepare(c, s, DB_CACHE_SLOTS + (int)slot, s->text);
 	if (r != STORE_OK) {
 		stmt_drop(c, s);
 		return r;

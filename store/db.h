@@ -70,8 +70,6 @@ struct db_conn {
 	bool in_tx;               /* DB_PG: a BEGIN succeeded and no COMMIT or ROLLBACK was sent since */
 	int64_t reconnect_at_ms;  /* DB_PG: a lost connection is tried again from then on (monotonic) */
 	int reconnect_wait_ms;    /* DB_PG: the wait after the next failed attempt */
-	bool read_only;           /* DB_PG: a reader (db_open_pg) */
-	bool session_ready;       /* DB_PG: the session's settings are made (a reader's read-only) */
 	bool retry;               /* DB_PG: the last STORE_BUSY was a serialization failure or a
 				   * deadlock (which the write lock leaves to statements outside
 				   * the store's transactions): it may be run again at once */
@@ -148,12 +146,9 @@ struct db_col {
 /* Opens path (flags as sqlite3_open_v2) with extended result codes and the
  * busy timeout. False with a message in err. */
 bool db_open(struct db_conn *c, const char *path, int flags, int busy_timeout_ms, char *err, size_t errlen);
-/* Connects to the PostgreSQL server of a libpq URI or conninfo; read_only:
- * a reader, whose sessions refuse writes (default_transaction_read_only),
- * so that a read found a dead connection outside a transaction is run again
- * on a new one at once. False with a message in err (libpq's, which never
- * holds the password). */
-bool db_open_pg(struct db_conn *c, const char *uri, bool read_only, char *err, size_t errlen);
+/* Connects to the PostgreSQL server of a libpq URI or conninfo. False with a
+ * message in err (libpq's, which never holds the password). */
+bool db_open_pg(struct db_conn *c, const char *uri, char *err, size_t errlen);
 /* Finalizes every statement and closes. NULL-safe for a connection never opened. */
 void db_close(struct db_conn *c);
 /* The connection's engine. */

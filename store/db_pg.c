@@ -90,27 +90,11 @@ static void on_notice(void *arg, const PGresult *res)
 		  msg ? msg : "", NULL);
 }
 
-/* A reader's session refuses writes, set after connecting (not in the
- * connection's options: target_session_attrs=read-write would then take
- * every server for a standby), again after every reconnect. */
-static bool session_setup(struct db_conn *c)
-{
-	bool ok = true;
-	if (c->read_only) {
-		PGresult *res = PQexec(c->pg, "SET default_transaction_read_only = on");
-		ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-		PQclear(res);
-	}
-	c->session_ready = ok;
-	return ok;
-}
-
-bool db_open_pg(struct db_conn *c, const char *uri, bool read_only, char *err, size_t errlen)
+bool db_open_pg(struct db_conn *c, const char *uri, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	c->engine = DB_PG;
 	c->ops = &db_pg_ops;
-	c->read_only = read_only;
 	/* Ours first, the URI's after: a setting in the URI wins. */
 	/* lock_timeout: a write waits for the write lock (or a row) at most
 	 * this long, then answers 503, like SQLite's busy timeout. */
@@ -128,18 +112,13 @@ bool db_open_pg(struct db_conn *c, const char *uri, bool read_only, char *err, s
 	}
 	c->reconnect_wait_ms = PG_RECONNECT_FIRST_MS;
 	PQsetNoticeReceiver(c->pg, on_notice, NULL); /* kept by PQreset */
-	if (!session_setup(c)) {
-		if (err && errlen)
-			snprintf(err, errlen, "connect to PostgreSQL: cannot make the reader's session read-only");
-		return false;
-	}
 	return true;
 }
 
 static enum store_result dbpg_ready(struct db_conn *c)
 {
 	if (PQstatus(c->pg) == CONNECTION_OK)
-		return c->session_ready || session_setup(c) ? STORE_OK : STORE_BUSY;
+		return STORE_OK;
 	/* Inside a transaction a new connection would run the rest of it
 	 * outside one: the transaction is lost, and fails until it ends. */
 	if (c->in_tx)
@@ -157,8 +136,6 @@ static enum store_result dbpg_ready(struct db_conn *c)
 	}
 	c->reconnect_wait_ms = PG_RECONNECT_FIRST_MS;
 	forget_statements(c);
-	if (!session_setup(c))
-		return STORE_BUSY; /* tried again before the next statement */
 	log_write(LOG_INFO, "store: reconnect", "postgres", "connected", NULL);
 	return STORE_OK;
 }

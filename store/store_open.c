@@ -214,12 +214,12 @@ bool store_path_is_pg(const char *path)
 static bool open_pg(struct store *s, const char *uri, int readers, char *err, size_t errlen)
 {
 	s->shared = true;
-	if (!db_open_pg(&s->writer, uri, false, err, errlen) ||
+	if (!db_open_pg(&s->writer, uri, err, errlen) ||
 	    !store_schema_pg_migrate((PGconn *)s->writer.pg, err, errlen))
 		return false;
 	for (s->nreaders = 0; s->nreaders < readers; s->nreaders++) {
 		struct db_conn *c = &s->readers[s->nreaders];
-		if (!db_open_pg(c, uri, true, err, errlen)) {
+		if (!db_open_pg(c, uri, err, errlen)) {
 			s->nreaders++; /* db_open_pg may leave a handle to close */
 			return false;
 		}

@@ -181,9 +181,15 @@ def replay_all(base, tokens, items, workers=8, samples=None):
     def work(chunk):
         s = requests.Session()
         for tenant, key, body, case_id in chunk:
-            r = s.post(base + CASES, data=json.dumps(body), timeout=30,
-                       headers={**bearer(tokens[tenant]), "Idempotency-Key": key,
-                                "Content-Type": "application/json"})
+            # A 503 (Retry-After) is no answer of the key: asked again, as a
+            # client would, for a few seconds.
+            for _ in range(50):
+                r = s.post(base + CASES, data=json.dumps(body), timeout=30,
+                           headers={**bearer(tokens[tenant]), "Idempotency-Key": key,
+                                    "Content-Type": "application/json"})
+                if r.status_code != 503:
+                    break
+                time.sleep(0.2)
             if r.status_code != 201 or r.json().get("id") != case_id:
                 with lock:
                     bad[0] += 1
