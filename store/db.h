@@ -70,6 +70,8 @@ struct db_conn {
 	bool in_tx;               /* DB_PG: a BEGIN succeeded and no COMMIT or ROLLBACK was sent since */
 	int64_t reconnect_at_ms;  /* DB_PG: a lost connection is tried again from then on (monotonic) */
 	int reconnect_wait_ms;    /* DB_PG: the wait after the next failed attempt */
+	bool broken;              /* DB_PG: a failure without a SQLSTATE (the connection, not the
+				   * server, failed) while libpq still says CONNECTION_OK */
 	bool retry;               /* DB_PG: the last STORE_BUSY was a serialization failure or a
 				   * deadlock (which the write lock leaves to statements outside
 				   * the store's transactions): it may be run again at once */

@@ -68,7 +68,11 @@ static enum store_result dbpg_fail(struct db_conn *c, const PGresult *res, const
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	if (!msg)
 		msg = PQerrorMessage(c->pg);
-	if (PQstatus(c->pg) != CONNECTION_OK || (state && (strncmp(state, "08", 2) == 0 ||
+	/* No SQLSTATE: libpq's own error ("server closed the connection
+	 * unexpectedly"), which it may report before its status says BAD. */
+	if (!state)
+		c->broken = true;
+	if (c->broken || PQstatus(c->pg) != CONNECTION_OK || (state && (strncmp(state, "08", 2) == 0 ||
 							   strncmp(state, "57P", 3) == 0))) {
 		log_write(LOG_WARN, what, "postgres", "connection lost", NULL);
 		return STORE_BUSY;
@@ -117,7 +121,7 @@ bool db_open_pg(struct db_conn *c, const char *uri, char *err, size_t errlen)
 
 static enum store_result dbpg_ready(struct db_conn *c)
 {
-	if (PQstatus(c->pg) == CONNECTION_OK)
+	if (PQstatus(c->pg) == CONNECTION_OK && !c->broken)
 		return STORE_OK;
 	/* Inside a transaction a new connection would run the rest of it
 	 * outside one: the transaction is lost, and fails until it ends. */
@@ -135,6 +139,7 @@ static enum store_result dbpg_ready(struct db_conn *c)
 		return STORE_BUSY;
 	}
 	c->reconnect_wait_ms = PG_RECONNECT_FIRST_MS;
+	c->broken = false;
 	forget_statements(c);
 	log_write(LOG_INFO, "store: reconnect", "postgres", "connected", NULL);
 	return STORE_OK;
@@ -300,7 +305,7 @@ static enum store_result dbpg_start(struct db_cursor *cur, const struct db_param
 	ExecStatusType st = cur->res ? PQresultStatus(cur->res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		enum store_result r = dbpg_fail(c, cur->res, cur->what);
-		if (PQstatus(c->pg) != CONNECTION_OK)
+		if (c->broken || PQstatus(c->pg) != CONNECTION_OK)
 			forget_statements(c);
 		return r;
 	}
@@ -366,7 +371,7 @@ static char *dbpg_blob(const struct db_row *r, int i, size_t *len)
 }
 
 static bool dbpg_in_tx(const struct db_conn *c) { return c->in_tx; }
-static bool dbpg_lost(const struct db_conn *c) { return PQstatus(c->pg) != CONNECTION_OK; }
+static bool dbpg_lost(const struct db_conn *c) { return c->broken || PQstatus(c->pg) != CONNECTION_OK; }
 static int64_t dbpg_changes(const struct db_conn *c) { return c->changes; }
 static void dbpg_tx_ended(struct db_conn *c) { c->in_tx = false; }
 
