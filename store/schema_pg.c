@@ -16,8 +16,8 @@
  * PostgreSQL column always has its one type, and a table is a heap beside
  * its primary-key index. */
 #include "store/schema_pg.h"
+#include "store/store_internal.h" /* store_set_err */
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,18 +339,6 @@ static const char *const migrations[] = {
 
 int store_schema_pg_version(void) { return MIGRATIONS; }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* The connection's own message (libpq's, about the connection), without
  * its trailing newline. */
 static void conn_err(PGconn *pg, const char *what, char *err, size_t errlen)
@@ -358,7 +346,7 @@ static void conn_err(PGconn *pg, const char *what, char *err, size_t errlen)
 	const char *m = pg ? PQerrorMessage(pg) : "no connection";
 	if (!m || !m[0])
 		m = "connection lost";
-	set_err(err, errlen, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
+	store_set_err(err, errlen, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
 }
 
 /* The server's primary message of these SQLSTATE classes names objects
@@ -388,13 +376,13 @@ static void res_err(PGconn *pg, const PGresult *res, const char *what, char *err
 	}
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (names_only(state) && primary) {
-		set_err(err, errlen, "%s: %s (SQLSTATE %s)", what, primary, state);
+		store_set_err(err, errlen, "%s: %s (SQLSTATE %s)", what, primary, state);
 		return;
 	}
 	const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
 	const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
 	const char *column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
-	set_err(err, errlen, "%s: SQLSTATE %s%s%s%s%s%s%s", what, state, constraint ? ", constraint " : "",
+	store_set_err(err, errlen, "%s: SQLSTATE %s%s%s%s%s%s%s", what, state, constraint ? ", constraint " : "",
 		constraint ? constraint : "", table ? ", table " : "", table ? table : "", column ? ", column " : "",
 		column ? column : "");
 }
@@ -419,13 +407,13 @@ static bool exec_int(PGconn *pg, const char *sql, long *v, const char *what, cha
 	if (!ok) {
 		res_err(pg, res, what, err, errlen);
 	} else if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0)) {
-		set_err(err, errlen, "%s: not one value", what);
+		store_set_err(err, errlen, "%s: not one value", what);
 		ok = false;
 	} else {
 		char *end = NULL;
 		*v = strtol(PQgetvalue(res, 0, 0), &end, 10);
 		if (!end || *end || *v < 0) {
-			set_err(err, errlen, "%s: not a number", what); /* the text stays out of err */
+			store_set_err(err, errlen, "%s: not a number", what); /* the text stays out of err */
 			ok = false;
 		}
 	}
@@ -445,7 +433,7 @@ static bool migrate_step(PGconn *pg, bool *done, char *err, size_t errlen)
 		      err, errlen))
 		return false; /* the caller rolls back */
 	if (v > MIGRATIONS) {
-		set_err(err, errlen, "database schema version %ld is newer than this build (%d)", v, MIGRATIONS);
+		store_set_err(err, errlen, "database schema version %ld is newer than this build (%d)", v, MIGRATIONS);
 		return false;
 	}
 	*done = v == MIGRATIONS;
@@ -493,7 +481,7 @@ bool store_schema_pg_migrate(PGconn *pg, char *err, size_t errlen)
 		return false;
 	}
 	if (PQtransactionStatus(pg) != PQTRANS_IDLE) {
-		set_err(err, errlen, "migrate: the connection is busy or inside a transaction");
+		store_set_err(err, errlen, "migrate: the connection is busy or inside a transaction");
 		return false;
 	}
 	char lock[96], unlock[96];
@@ -512,7 +500,7 @@ bool store_schema_pg_migrate(PGconn *pg, char *err, size_t errlen)
 		PQclear(PQexec(pg, "ROLLBACK"));
 	char unlock_err[256];
 	if (!exec(pg, unlock, PGRES_TUPLES_OK, "migrate: unlock", unlock_err, sizeof unlock_err) && ok) {
-		set_err(err, errlen, "%s", unlock_err);
+		store_set_err(err, errlen, "%s", unlock_err);
 		ok = false;
 	}
 	return ok;
