@@ -55,6 +55,7 @@ static enum handler_result answer_post(enum store_result r, struct idem *idem, i
 
 static int write_endpoint(void *ctx, const struct endpoint_row *e)
 {
+	buf_reset(ctx); /* a transaction that runs again calls this again */
 	endpoint_json(ctx, e);
 	return 0;
 }

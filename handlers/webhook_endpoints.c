@@ -18,6 +18,7 @@
 /* The endpoint as the store hands it over, into the answer being built. */
 static int write_endpoint(void *ctx, const struct endpoint_row *e)
 {
+	buf_reset(ctx); /* a transaction that runs again calls this again */
 	endpoint_json(ctx, e);
 	return 0;
 }
@@ -31,6 +32,7 @@ struct created {
 static int keep_created(void *ctx, const struct endpoint_row *e)
 {
 	struct created *c = ctx;
+	buf_reset(&c->b); /* a transaction that runs again calls this again */
 	endpoint_json(&c->b, e);
 	snprintf(c->location, sizeof c->location, "/v1/webhook-endpoints/%s", e->id);
 	return 0;

@@ -60,7 +60,8 @@ static enum store_result dbpg_fail(struct db_conn *c, const PGresult *res, const
 	}
 	if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
 		c->retry = true;
-		log_write(LOG_WARN, what, "postgres", state[3] == '0' ? "serialization failure" : "deadlock", NULL);
+		const char *kind = strcmp(state, "40001") == 0 ? "serialization failure" : "deadlock";
+		log_write(LOG_WARN, what, "postgres", kind, NULL);
 		return STORE_BUSY;
 	}
 	/* The server's primary message names relations and columns; the DETAIL

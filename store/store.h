@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The store: business operations on collection cases, with domain structs in
- * and out. Nothing above it sees SQL or the database engine: the embedded
- * backend (the .c files of store/) implements this header, and a second backend would
- * implement it too without a change above it.
+ * and out. Nothing above it sees SQL or the database engine: the .c files of
+ * store/ implement it once, for SQLite and PostgreSQL alike (store/db.h).
  *
  * Threading: every function may be called from any thread. Writes are
  * serialised (one write transaction at a time); reads run beside them, each
@@ -10,7 +9,14 @@
  *
  * Reads deliver rows through callbacks with borrowed views: the pointers in a
  * struct case_row are valid only during the callback. This keeps the listing
- * free of copies; the JSON writer reads straight from the database's memory. */
+ * free of copies; the JSON writer reads straight from the database's memory.
+ *
+ * A write whose transaction failed on a serialization failure or a deadlock
+ * (PostgreSQL) runs again from its beginning, up to three times, before it
+ * answers STORE_BUSY. A callback that a write operation calls inside its
+ * transaction (store_case_retry's on_case, the endpoints' fn, an idempotency
+ * record's render) may therefore be called again: each call starts its
+ * answer over. */
 #ifndef INKASSO_STORE_H
 #define INKASSO_STORE_H
 #include <stdbool.h>

@@ -68,9 +68,9 @@ static enum store_result booked_before(struct db_conn *w, const char *case_id, e
 	return r == STORE_OK ? STORE_DUPLICATE : r == STORE_NOT_FOUND ? STORE_OK : r;
 }
 
-enum store_result store_payment_add(struct store *s, const struct store_request *rq, const char *case_id,
-				    enum payment_kind kind, int64_t amount, const char *paid_on,
-				    const char *reference, struct payment_add_result *out)
+static enum store_result payment_add_once(struct store *s, const struct store_request *rq, const char *case_id,
+					  enum payment_kind kind, int64_t amount, const char *paid_on,
+					  const char *reference, struct payment_add_result *out)
 {
 	assert(rq && rq->tenant && rq->now && case_id && paid_on && out);
 	const char *tenant = rq->tenant, *now = rq->now;
@@ -121,6 +121,15 @@ out:
 		snprintf(out->id, sizeof out->id, "%s", earlier);
 	else if (r != STORE_OK)
 		out->id[0] = '\0';
+	return r;
+}
+
+enum store_result store_payment_add(struct store *s, const struct store_request *rq, const char *case_id,
+				    enum payment_kind kind, int64_t amount, const char *paid_on,
+				    const char *reference, struct payment_add_result *out)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, payment_add_once(s, rq, case_id, kind, amount, paid_on, reference, out));
 	return r;
 }
 
@@ -180,8 +189,8 @@ static enum store_result withdraw_here(struct db_conn *w, const char *tenant, co
 	return r;
 }
 
-enum store_result store_action_add(struct store *s, const struct store_request *rq, const char *case_id,
-				   enum action_type type, const char *comment, struct action_add_result *out)
+static enum store_result action_add_once(struct store *s, const struct store_request *rq, const char *case_id,
+					 enum action_type type, const char *comment, struct action_add_result *out)
 {
 	assert(rq && rq->tenant && rq->now && case_id && out);
 	const char *tenant = rq->tenant, *now = rq->now;
@@ -219,6 +228,14 @@ out:
 	return r;
 }
 
+enum store_result store_action_add(struct store *s, const struct store_request *rq, const char *case_id,
+				   enum action_type type, const char *comment, struct action_add_result *out)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, action_add_once(s, rq, case_id, type, comment, out));
+	return r;
+}
+
 /* ---- retry ---- */
 
 /* Calls fn with the case as the writer sees it now. */
@@ -243,8 +260,8 @@ static enum store_result case_now(struct db_conn *w, const char *case_id, store_
 	return fn ? db_each(w, sql, params, cols, call_with_case, &c, NULL, "store: case after") : STORE_OK;
 }
 
-enum store_result store_case_retry(struct store *s, const struct store_request *rq, const char *case_id,
-				   char *status, store_case_fn on_case, void *ctx)
+static enum store_result case_retry_once(struct store *s, const struct store_request *rq, const char *case_id,
+					 char *status, store_case_fn on_case, void *ctx)
 {
 	assert(rq && rq->tenant && rq->now && case_id);
 	const char *now = rq->now;
@@ -280,5 +297,13 @@ out:
 		snprintf(current, sizeof current, "pending");
 	if (status)
 		snprintf(status, STORE_NAME_MAX, "%s", current);
+	return r;
+}
+
+enum store_result store_case_retry(struct store *s, const struct store_request *rq, const char *case_id,
+				   char *status, store_case_fn on_case, void *ctx)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, case_retry_once(s, rq, case_id, status, on_case, ctx));
 	return r;
 }

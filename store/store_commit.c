@@ -85,8 +85,10 @@ static int try_batch(struct store *s, struct create_job *batch, const bool *refu
 		enum store_result jr = store_case_create_in_tx(w, j->in, j->out);
 		if (jr < 0) {
 			r = jr;
-			/* An I/O error or a full disk may have rolled it all back. */
-			lost = !db_in_tx(w);
+			/* An I/O error or a full disk may have rolled it all back.
+			 * A serialization failure or deadlock is not this create's
+			 * fault: the whole batch goes again (write_batch). */
+			lost = !db_in_tx(w) || w->retry;
 			if (!lost)
 				culprit = i;
 			break;
@@ -111,15 +113,32 @@ static int try_batch(struct store *s, struct create_job *batch, const bool *refu
 	return lost ? -1 : culprit;
 }
 
+/* The result of the batch's first create not refused: after a transaction
+ * that failed as a whole, every one's. */
+static enum store_result first_result(const struct create_job *batch, const bool *refused)
+{
+	int i = 0;
+	for (const struct create_job *j = batch; j; j = j->next, i++)
+		if (!refused[i])
+			return j->result;
+	return STORE_OK;
+}
+
 static void write_batch(struct store *s, struct create_job *batch)
 {
 	for (struct create_job *j = batch; j; j = j->next)
 		j->result = STORE_HARD_ERROR; /* nothing to free yet */
 	bool refused[STORE_COMMIT_BATCH_MAX] = {false};
-	int culprit;
-	/* Each round refuses one more create, so this ends. */
-	while ((culprit = try_batch(s, batch, refused)) >= 0)
-		refused[culprit] = true;
+	int culprit, attempt = 0;
+	/* Each round refuses one more create or counts one more attempt after
+	 * a conflict, so this ends. */
+	for (;;) {
+		culprit = try_batch(s, batch, refused);
+		if (culprit >= 0)
+			refused[culprit] = true;
+		else if (!store_write_again(first_result(batch, refused), &attempt))
+			break;
+	}
 }
 
 static void *committer_main(void *arg)

@@ -206,8 +206,8 @@ static enum store_result streak(struct db_conn *w, const struct webhook_job *j, 
 	return r;
 }
 
-enum store_result store_webhook_finish(struct store *s, const struct webhook_job *j,
-				       const struct webhook_attempt_end *e, bool *disabled)
+static enum store_result webhook_finish_once(struct store *s, const struct webhook_job *j,
+					     const struct webhook_attempt_end *e, bool *disabled)
 {
 	static const char delivery[] = "UPDATE webhook_deliveries SET state = ?2, next_attempt_at = ?3"
 				       " WHERE id = ?1 AND state = 'sending' AND attempts = ?4";
@@ -256,6 +256,14 @@ enum store_result store_webhook_finish(struct store *s, const struct webhook_job
 	r = store_write_finish(s, r);
 	if (disabled)
 		*disabled = r == STORE_OK && off;
+	return r;
+}
+
+enum store_result store_webhook_finish(struct store *s, const struct webhook_job *j,
+				       const struct webhook_attempt_end *e, bool *disabled)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, webhook_finish_once(s, j, e, disabled));
 	return r;
 }
 

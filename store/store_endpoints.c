@@ -103,8 +103,8 @@ static enum store_result record_answer(struct db_conn *w, const struct store_req
 	return r == STORE_OK ? rows_idem_record(w, rq->tenant, rq->idem, rq->now) : r;
 }
 
-enum store_result store_endpoint_create(struct store *s, const struct store_request *rq, const struct endpoint_new *in,
-					store_endpoint_fn fn, void *ctx)
+static enum store_result endpoint_create_once(struct store *s, const struct store_request *rq,
+					      const struct endpoint_new *in, store_endpoint_fn fn, void *ctx)
 {
 	static const char sql[] =
 		"INSERT INTO webhook_endpoints (id, tenant, seq, url, event_types, description, enabled, secret,"
@@ -141,6 +141,14 @@ enum store_result store_endpoint_create(struct store *s, const struct store_requ
 		r = endpoint_read(w, rq->tenant, id, true, fn, ctx);
 	r = store_write_finish(s, record_answer(w, rq, r));
 	buf_free(&types);
+	return r;
+}
+
+enum store_result store_endpoint_create(struct store *s, const struct store_request *rq, const struct endpoint_new *in,
+					store_endpoint_fn fn, void *ctx)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, endpoint_create_once(s, rq, in, fn, ctx));
 	return r;
 }
 
@@ -186,8 +194,8 @@ static enum store_result cancel_queue(struct db_conn *w, const char *id, const c
 	return r == STORE_OK ? db_exec(w, deliveries, by_id, "store: cancel deliveries") : r;
 }
 
-enum store_result store_endpoint_update(struct store *s, const struct store_request *rq, const char *id,
-					const struct endpoint_patch *p, store_endpoint_fn fn, void *ctx)
+static enum store_result endpoint_update_once(struct store *s, const struct store_request *rq, const char *id,
+					      const struct endpoint_patch *p, store_endpoint_fn fn, void *ctx)
 {
 	/* NULL keeps a column; turning the endpoint on clears why it was off
 	 * and its failure streak. */
@@ -221,7 +229,15 @@ enum store_result store_endpoint_update(struct store *s, const struct store_requ
 	return r;
 }
 
-enum store_result store_endpoint_delete(struct store *s, const char *tenant, const char *id)
+enum store_result store_endpoint_update(struct store *s, const struct store_request *rq, const char *id,
+					const struct endpoint_patch *p, store_endpoint_fn fn, void *ctx)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, endpoint_update_once(s, rq, id, p, fn, ctx));
+	return r;
+}
+
+static enum store_result endpoint_delete_once(struct store *s, const char *tenant, const char *id)
 {
 	/* Its deliveries and attempts go with it (ON DELETE CASCADE). */
 	static const char sql[] = "DELETE FROM webhook_endpoints WHERE id = ?1 AND tenant = ?2";
@@ -235,9 +251,16 @@ enum store_result store_endpoint_delete(struct store *s, const char *tenant, con
 	return store_write_finish(s, r);
 }
 
-enum store_result store_endpoint_rotate(struct store *s, const struct store_request *rq, const char *id,
-					const char *new_secret, int64_t previous_until_ms, store_endpoint_fn fn,
-					void *ctx)
+enum store_result store_endpoint_delete(struct store *s, const char *tenant, const char *id)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, endpoint_delete_once(s, tenant, id));
+	return r;
+}
+
+static enum store_result endpoint_rotate_once(struct store *s, const struct store_request *rq, const char *id,
+					      const char *new_secret, int64_t previous_until_ms, store_endpoint_fn fn,
+					      void *ctx)
 {
 	static const char sql[] = "UPDATE webhook_endpoints SET previous_secret = secret, previous_until = ?3,"
 				  " secret = ?4, updated_at = ?5 WHERE id = ?1 AND tenant = ?2";
@@ -255,8 +278,17 @@ enum store_result store_endpoint_rotate(struct store *s, const struct store_requ
 	return store_write_finish(s, record_answer(w, rq, r));
 }
 
-enum store_result store_endpoint_test(struct store *s, const struct store_request *rq, const char *id,
-				      char event_id[STORE_ID_MAX])
+enum store_result store_endpoint_rotate(struct store *s, const struct store_request *rq, const char *id,
+					const char *new_secret, int64_t previous_until_ms, store_endpoint_fn fn,
+					void *ctx)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, endpoint_rotate_once(s, rq, id, new_secret, previous_until_ms, fn, ctx));
+	return r;
+}
+
+static enum store_result endpoint_test_once(struct store *s, const struct store_request *rq, const char *id,
+					    char event_id[STORE_ID_MAX])
 {
 	assert(rq && rq->tenant && id && event_id);
 	struct buf data = {0}, actor = {0};
@@ -279,8 +311,16 @@ enum store_result store_endpoint_test(struct store *s, const struct store_reques
 	return r;
 }
 
-enum store_result store_endpoint_recover(struct store *s, const struct store_request *rq, const char *id,
-					 const char *since, int64_t *queued)
+enum store_result store_endpoint_test(struct store *s, const struct store_request *rq, const char *id,
+				      char event_id[STORE_ID_MAX])
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, endpoint_test_once(s, rq, id, event_id));
+	return r;
+}
+
+static enum store_result endpoint_recover_once(struct store *s, const struct store_request *rq, const char *id,
+					       const char *since, int64_t *queued)
 {
 	static const char last[] = "SELECT COALESCE(MAX(id), 0) FROM webhook_deliveries";
 	/* The tenant's feed since then, of the types the endpoint takes, but
@@ -318,6 +358,14 @@ enum store_result store_endpoint_recover(struct store *s, const struct store_req
 	r = store_write_finish(s, record_answer(w, rq, r));
 	if (r != STORE_OK)
 		*queued = 0;
+	return r;
+}
+
+enum store_result store_endpoint_recover(struct store *s, const struct store_request *rq, const char *id,
+					 const char *since, int64_t *queued)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, endpoint_recover_once(s, rq, id, since, queued));
 	return r;
 }
 

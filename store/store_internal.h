@@ -72,6 +72,25 @@ void store_write_end(struct store *s);
 /* Ends a write transaction by its outcome: commits when r is STORE_OK (then
  * returns the commit's result), else rolls back; releases the lock. */
 enum store_result store_write_finish(struct store *s, enum store_result r);
+/* Whether a write operation that returned r should run its transaction
+ * again, from its beginning: true when the transaction this thread ended
+ * last failed on a serialization failure or a deadlock (PostgreSQL's 40001
+ * and 40P01; the write lock leaves them to sessions that are not inkasso's)
+ * and *attempt, counted here, has not reached STORE_WRITE_ATTEMPTS. It
+ * waits a few random milliseconds first, so that two that collided do not
+ * collide again. */
+#define STORE_WRITE_ATTEMPTS 3
+bool store_write_again(enum store_result r, int *attempt);
+/* Sets r to CALL's result, CALL being one whole write transaction, run
+ * again while store_write_again says so. A callback that CALL hands rows to
+ * inside its transaction may so be called again: it starts its answer over. */
+#define STORE_WRITE_RETRYING(r, CALL)                                                                     \
+	do {                                                                                              \
+		int attempt_ = 0;                                                                         \
+		do                                                                                        \
+			(r) = (CALL);                                                                     \
+		while (store_write_again((r), &attempt_));                                                \
+	} while (0)
 /* Takes a reader from the pool, waiting for one if all are in use. */
 struct db_conn *store_reader_get(struct store *s);
 /* Returns a reader to the pool, rolling back a read left open. */

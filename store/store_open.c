@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
 
 #include "store/schema_pg.h"
 #include "store/store_internal.h"
@@ -24,17 +27,40 @@ void store_set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- transactions and the pool ---- */
 
+/* The last write transaction this thread ended failed on a serialization
+ * failure or a deadlock (store_write_again). Per thread, because the
+ * writer's own flag belongs to whoever holds the write lock next. */
+static _Thread_local bool write_conflicted;
+
 enum store_result store_write_begin(struct store *s, struct db_conn **w)
 {
 	pthread_mutex_lock(&s->write_lock);
 	*w = &s->writer;
+	(*w)->retry = false;
 	return db_begin(*w, true);
 }
 
 void store_write_end(struct store *s)
 {
+	write_conflicted = s->writer.retry;
 	db_rollback_open(&s->writer);
 	pthread_mutex_unlock(&s->write_lock);
+}
+
+bool store_write_again(enum store_result r, int *attempt)
+{
+	if (r != STORE_BUSY || !write_conflicted || ++*attempt >= STORE_WRITE_ATTEMPTS)
+		return false;
+	write_conflicted = false;
+	char n[16];
+	snprintf(n, sizeof n, "%d", *attempt + 1);
+	log_write(LOG_WARN, "store: write conflict", "attempt", n, NULL);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now); /* its nanoseconds are random enough here */
+	long wait_ms = 1 + now.tv_nsec % (5L * *attempt);
+	struct timespec ts = {0, wait_ms * 1000000L};
+	nanosleep(&ts, NULL);
+	return true;
 }
 
 enum store_result store_write_finish(struct store *s, enum store_result r)

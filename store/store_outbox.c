@@ -184,11 +184,16 @@ static enum store_result end_row(struct db_conn *w, const char *sql, const struc
 static enum store_result outbox_end(struct store *s, const char *sql, const struct db_param *params,
 				    const char *action_state, const char *what)
 {
-	struct db_conn *w;
-	enum store_result r = store_write_begin(s, &w);
-	if (r == STORE_OK)
-		r = end_row(w, sql, params, action_state, what);
-	return store_write_finish(s, r);
+	enum store_result r;
+	int attempt = 0;
+	do {
+		struct db_conn *w;
+		r = store_write_begin(s, &w);
+		if (r == STORE_OK)
+			r = end_row(w, sql, params, action_state, what);
+		r = store_write_finish(s, r);
+	} while (store_write_again(r, &attempt));
+	return r;
 }
 
 /* The parameters of an end: ?1 the row, ?9 its token; ?2..?4 as each end
@@ -423,9 +428,9 @@ static enum store_result transition_in_tx(struct db_conn *w, const char *tenant,
 	return r;
 }
 
-enum store_result store_case_transition(struct store *s, const char *tenant, const char *case_id,
-					unsigned from_mask, const char *to, const char *source, const char *detail,
-					const char *now, const struct case_agency_fields *f)
+static enum store_result case_transition_once(struct store *s, const char *tenant, const char *case_id,
+					      unsigned from_mask, const char *to, const char *source,
+					      const char *detail, const char *now, const struct case_agency_fields *f)
 {
 	assert(tenant && case_id && source && now);
 	if (to && case_status_parse(to) < 0)
@@ -441,9 +446,18 @@ enum store_result store_case_transition(struct store *s, const char *tenant, con
 	return r;
 }
 
-enum store_result store_case_transition_ending(struct store *s, const char *tenant, const char *case_id,
-					       unsigned from_mask, const char *to, const char *source,
-					       const char *detail, const char *now, const struct outbox_end *row)
+enum store_result store_case_transition(struct store *s, const char *tenant, const char *case_id,
+					unsigned from_mask, const char *to, const char *source, const char *detail,
+					const char *now, const struct case_agency_fields *f)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, case_transition_once(s, tenant, case_id, from_mask, to, source, detail, now, f));
+	return r;
+}
+
+static enum store_result case_transition_ending_once(struct store *s, const char *tenant, const char *case_id,
+						     unsigned from_mask, const char *to, const char *source,
+						     const char *detail, const char *now, const struct outbox_end *row)
 {
 	if (to && case_status_parse(to) < 0)
 		return db_fail_msg("store: transition", "unknown status");
@@ -464,4 +478,14 @@ enum store_result store_case_transition_ending(struct store *s, const char *tena
 				: end_row(w, outbox_done_sql, done, "sent", "store: outbox end");
 	r = store_write_finish(s, r);
 	return r == STORE_OK ? moved : r;
+}
+
+enum store_result store_case_transition_ending(struct store *s, const char *tenant, const char *case_id,
+					       unsigned from_mask, const char *to, const char *source,
+					       const char *detail, const char *now, const struct outbox_end *row)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r,
+			     case_transition_ending_once(s, tenant, case_id, from_mask, to, source, detail, now, row));
+	return r;
 }

@@ -21,7 +21,7 @@ enum store_result store_settings_get(struct store *s, const char *tenant, struct
 	return r;
 }
 
-enum store_result store_settings_put(struct store *s, const char *tenant, const struct agency_settings *in)
+static enum store_result settings_put_once(struct store *s, const char *tenant, const struct agency_settings *in)
 {
 	static const char sql[] =
 		"INSERT INTO agency_settings (tenant, " SETTINGS_COLUMNS ")"
@@ -51,6 +51,13 @@ enum store_result store_settings_put(struct store *s, const char *tenant, const 
 	if (r == STORE_OK)
 		r = db_exec(w, sql, params, "store: settings put");
 	return store_write_finish(s, r);
+}
+
+enum store_result store_settings_put(struct store *s, const char *tenant, const struct agency_settings *in)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, settings_put_once(s, tenant, in));
+	return r;
 }
 
 enum store_result store_idempotency_get(struct store *s, const char *tenant, const struct store_idem *idem,

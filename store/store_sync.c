@@ -194,8 +194,8 @@ static enum store_result begin_import(struct store *s, struct db_conn **w, const
 
 /* ---- payments ---- */
 
-enum store_result store_sync_payment(struct store *s, const char *tenant, const struct agency_payment *p,
-				     const char *now, bool *applied)
+static enum store_result sync_payment_once(struct store *s, const char *tenant, const struct agency_payment *p,
+					   const char *now, bool *applied)
 {
 	static const char known_sql[] = "SELECT 1 FROM payments WHERE tenant = ?1 AND agency_payment_id = ?2";
 	struct db_conn *w;
@@ -236,6 +236,14 @@ out:
 	return r;
 }
 
+enum store_result store_sync_payment(struct store *s, const char *tenant, const struct agency_payment *p,
+				     const char *now, bool *applied)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, sync_payment_once(s, tenant, p, now, applied));
+	return r;
+}
+
 /* ---- settlements ---- */
 
 static enum store_result settlement_insert(struct db_conn *w, const char *tenant, const char *id,
@@ -270,8 +278,8 @@ static enum store_result allocation_insert(struct db_conn *w, const char *settle
 	return db_exec(w, sql, params, "store: insert allocation");
 }
 
-enum store_result store_sync_settlement(struct store *s, const char *tenant, const struct agency_settlement *in,
-					const char *now, bool *created)
+static enum store_result sync_settlement_once(struct store *s, const char *tenant, const struct agency_settlement *in,
+					      const char *now, bool *created)
 {
 	static const char known_sql[] = "SELECT 1 FROM settlements WHERE tenant = ?1 AND agency_settlement_id = ?2";
 	struct db_conn *w;
@@ -331,9 +339,18 @@ out:
 	return r;
 }
 
+enum store_result store_sync_settlement(struct store *s, const char *tenant, const struct agency_settlement *in,
+					const char *now, bool *created)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, sync_settlement_once(s, tenant, in, now, created));
+	return r;
+}
+
 /* ---- agency events ---- */
 
-enum store_result store_agency_event_seen(struct store *s, const char *case_id, const char *event_id, bool *is_new)
+static enum store_result agency_event_seen_once(struct store *s, const char *case_id, const char *event_id,
+					      bool *is_new)
 {
 	static const char case_sql[] = "SELECT 1 FROM cases WHERE id = ?1";
 	static const char sql[] = "INSERT INTO agency_events (case_id, event_id) VALUES (?1, ?2)"
@@ -353,6 +370,13 @@ enum store_result store_agency_event_seen(struct store *s, const char *case_id, 
 	r = store_write_finish(s, r);
 	if (r == STORE_OK)
 		*is_new = fresh;
+	return r;
+}
+
+enum store_result store_agency_event_seen(struct store *s, const char *case_id, const char *event_id, bool *is_new)
+{
+	enum store_result r;
+	STORE_WRITE_RETRYING(r, agency_event_seen_once(s, case_id, event_id, is_new));
 	return r;
 }
 
