@@ -510,9 +510,15 @@ void server_stop(struct server *s, int grace_ms)
 {
 	if (!s)
 		return;
+	/* No new connections from here on: libmicrohttpd stops accepting, and
+	 * shutdown() makes the kernel refuse them instead of queueing them
+	 * unanswered. The socket is ours to close, but only after
+	 * MHD_stop_daemon: its threads may still use it (libmicrohttpd's
+	 * manual), and a number closed early can be taken by another socket
+	 * (a database reconnect's) while they do. */
 	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+		(void)shutdown(fd, SHUT_RDWR);
 	for (int waited = 0; atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
 		usleep(10 * 1000);
 	/* libmicrohttpd must not be stopped with a connection suspended. A
@@ -521,6 +527,8 @@ void server_stop(struct server *s, int grace_ms)
 	while (atomic_load(&s->suspended) > 0)
 		usleep(10 * 1000);
 	MHD_stop_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
 	conn_deadline_stop(s->deadline);
 	free(s);
 }
