@@ -254,9 +254,10 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 		return 0; /* the agency's Retry-After has not passed: not this round */
 	/* Replicas on one database take turns: this one runs the tenant's
 	 * round only when no other has it and it is due. */
-	enum store_result turn =
-		store_sync_round_claim(t.st, tenant, dates_now_ms(), rc->every_ms, rc->every_ms + SYNC_TURN_EXTRA_MS);
-	if (turn != STORE_OK)
+	int64_t turn;
+	enum store_result claimed = store_sync_round_claim(t.st, tenant, dates_now_ms(), rc->every_ms,
+							   rc->every_ms + SYNC_TURN_EXTRA_MS, &turn);
+	if (claimed != STORE_OK)
 		return 0; /* another replica's turn (STORE_STATE), or the store is busy: next round */
 	t.skip_upto = t.done_upto = p ? p->resume_after : 0;
 	int64_t resume_after = t.skip_upto; /* kept if the cases are not reached */
@@ -289,8 +290,11 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 		metrics_sync_ok(tenant, (int64_t)time(NULL));
 	else /* /metrics shows only the oldest good sync; this line says whose is late */
 		log_write(LOG_WARN, "sync: round incomplete", "tenant", tenant, NULL);
-	if (store_sync_round_end(t.st, tenant, dates_now_ms()) < 0)
-		log_write(LOG_WARN, "sync: turn not released (taken again after its lease)", "tenant", tenant, NULL);
+	enum store_result ended = store_sync_round_end(t.st, tenant, turn, dates_now_ms());
+	if (ended == STORE_STATE)
+		log_write(LOG_WARN, "sync: round outlived its turn (another replica has it)", "tenant", tenant, NULL);
+	else if (ended < 0)
+		log_write(LOG_WARN, "sync: turn not released (free again when its lease ends)", "tenant", tenant, NULL);
 	return 0;
 }
 

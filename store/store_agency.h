@@ -229,12 +229,14 @@ enum store_result store_agency_event_seen(struct store *s, const char *case_id,
 /* A turn at the tenant's sync round, for replicas sharing a database:
  * STORE_OK when the caller runs it now (nobody holds it, and the last one
  * ended at least every_ms before now_ms), held until now_ms + lease_ms;
- * STORE_STATE when another holds it or it ran within every_ms. End a turn
- * with store_sync_round_end. */
+ * STORE_STATE when another holds it or it ran within every_ms. The turn's
+ * token goes into *turn: end it with store_sync_round_end. */
 enum store_result store_sync_round_claim(struct store *s, const char *tenant, int64_t now_ms, int64_t every_ms,
-					 int64_t lease_ms);
-/* The turn is over: free for the next claim, ended at now_ms. */
-enum store_result store_sync_round_end(struct store *s, const char *tenant, int64_t now_ms);
+					 int64_t lease_ms, int64_t *turn);
+/* The turn of that token is over: free for the next claim, ended at now_ms.
+ * STORE_STATE when the turn is no longer the caller's (its lease ran out and
+ * another claimed it): nothing is changed, the other's turn stands. */
+enum store_result store_sync_round_end(struct store *s, const char *tenant, int64_t turn, int64_t now_ms);
 /* At the sync's start, on SQLite: the turns a previous process held are
  * free at once (one process a file, as store_outbox_requeue_sending). On
  * PostgreSQL nothing: another replica may hold them; their leases end. */

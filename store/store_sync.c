@@ -383,10 +383,12 @@ enum store_result store_agency_event_seen(struct store *s, const char *case_id, 
 /* ---- turns ---- */
 
 enum store_result store_sync_round_claim(struct store *s, const char *tenant, int64_t now_ms, int64_t every_ms,
-					 int64_t lease_ms)
+					 int64_t lease_ms, int64_t *turn)
 {
 	/* One statement: the row is made, or taken when free and due; the
-	 * upsert's WHERE refuses it otherwise, and nothing is returned. */
+	 * upsert's WHERE refuses it otherwise, and nothing is returned. The
+	 * lease's end is the turn's token: a later claim can only be made
+	 * after it, so it sets a greater one. */
 	static const char sql[] =
 		"INSERT INTO sync_rounds (tenant, lease_until, ended_at) VALUES (?1, ?4, 0)"
 		" ON CONFLICT (tenant) DO UPDATE SET lease_until = ?4"
@@ -401,17 +403,21 @@ enum store_result store_sync_round_claim(struct store *s, const char *tenant, in
 	if (r == STORE_OK)
 		r = db_one(w, sql, params, cols, "store: sync turn");
 	r = store_write_finish(s, r);
+	*turn = r == STORE_OK ? now_ms + lease_ms : 0;
 	return r == STORE_NOT_FOUND ? STORE_STATE : r;
 }
 
-enum store_result store_sync_round_end(struct store *s, const char *tenant, int64_t now_ms)
+enum store_result store_sync_round_end(struct store *s, const char *tenant, int64_t turn, int64_t now_ms)
 {
-	static const char sql[] = "UPDATE sync_rounds SET lease_until = 0, ended_at = ?2 WHERE tenant = ?1";
-	const struct db_param params[] = {DB_TEXT(tenant), DB_INT(now_ms), DB_END};
+	static const char sql[] = "UPDATE sync_rounds SET lease_until = 0, ended_at = ?2"
+				  " WHERE tenant = ?1 AND lease_until = ?3";
+	const struct db_param params[] = {DB_TEXT(tenant), DB_INT(now_ms), DB_INT(turn), DB_END};
 	struct db_conn *w;
 	enum store_result r = store_write_begin(s, &w);
 	if (r == STORE_OK)
 		r = db_exec(w, sql, params, "store: sync turn");
+	if (r == STORE_OK && db_changes(w) != 1)
+		r = STORE_STATE;
 	return store_write_finish(s, r);
 }
 

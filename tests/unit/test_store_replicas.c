@@ -90,20 +90,24 @@ Test(replicas, an_outbox_claim_whose_lease_ran_out_is_taken_over_and_its_late_en
 
 Test(replicas, a_sync_round_is_one_replicas_turn_at_a_time_and_due_again_after_every)
 {
-	cr_assert_eq(store_sync_round_claim(s, "t1", 1000, 5000, 60000), STORE_OK, "the first turn");
-	cr_assert_eq(store_sync_round_claim(s, "t1", 1001, 5000, 60000), STORE_STATE, "held by the first");
-	cr_assert_eq(store_sync_round_claim(s, "t2", 1001, 5000, 60000), STORE_OK, "another tenant's is free");
-	cr_assert_eq(store_sync_round_end(s, "t1", 2000), STORE_OK);
-	cr_assert_eq(store_sync_round_claim(s, "t1", 6999, 5000, 60000), STORE_STATE, "ran within every_ms");
-	cr_assert_eq(store_sync_round_claim(s, "t1", 7000, 5000, 60000), STORE_OK, "due again");
-	/* A holder that died: its turn is taken when its lease ends. */
-	cr_assert_eq(store_sync_round_claim(s, "t1", 66999, 5000, 60000), STORE_STATE);
-	cr_assert_eq(store_sync_round_claim(s, "t1", 67000, 5000, 60000), STORE_OK, "the lease ran out");
+	int64_t t1, t2, late;
+	cr_assert_eq(store_sync_round_claim(s, "t1", 1000, 5000, 60000, &t1), STORE_OK, "the first turn");
+	cr_assert_eq(store_sync_round_claim(s, "t1", 1001, 5000, 60000, &t2), STORE_STATE, "held by the first");
+	cr_assert_eq(store_sync_round_claim(s, "t2", 1001, 5000, 60000, &t2), STORE_OK, "another tenant's is free");
+	cr_assert_eq(store_sync_round_end(s, "t1", t1, 2000), STORE_OK);
+	cr_assert_eq(store_sync_round_claim(s, "t1", 6999, 5000, 60000, &t1), STORE_STATE, "ran within every_ms");
+	cr_assert_eq(store_sync_round_claim(s, "t1", 7000, 5000, 60000, &late), STORE_OK, "due again");
+	/* A holder that died, or outlived its lease: its turn is taken when the
+	 * lease ends, and its late end leaves the new holder's turn alone. */
+	cr_assert_eq(store_sync_round_claim(s, "t1", 66999, 5000, 60000, &t1), STORE_STATE);
+	cr_assert_eq(store_sync_round_claim(s, "t1", 67000, 5000, 60000, &t1), STORE_OK, "the lease ran out");
+	cr_assert_eq(store_sync_round_end(s, "t1", late, 67000), STORE_STATE, "no longer the late one's turn");
+	cr_assert_eq(store_sync_round_claim(s, "t1", 67000, 0, 60000, &t2), STORE_STATE, "still the taker's");
 	/* every_ms 0 (a round asked for now): only the holder matters. */
-	cr_assert_eq(store_sync_round_end(s, "t1", 67001), STORE_OK);
-	cr_assert_eq(store_sync_round_claim(s, "t1", 67001, 0, 60000), STORE_OK);
+	cr_assert_eq(store_sync_round_end(s, "t1", t1, 67001), STORE_OK);
+	cr_assert_eq(store_sync_round_claim(s, "t1", 67001, 0, 60000, &t1), STORE_OK);
 	/* A restart: on SQLite the file is this process's, its predecessor's
 	 * turns are free at once; on PostgreSQL another replica may hold them. */
 	cr_assert_eq(store_sync_rounds_release(s), STORE_OK);
-	cr_assert_eq(store_sync_round_claim(s, "t1", 67002, 0, 60000), test_store_is_pg() ? STORE_STATE : STORE_OK);
+	cr_assert_eq(store_sync_round_claim(s, "t1", 67002, 0, 60000, &t1), test_store_is_pg() ? STORE_STATE : STORE_OK);
 }
