@@ -72,6 +72,8 @@ struct db_conn {
 	int reconnect_wait_ms;    /* DB_PG: the wait after the next failed attempt */
 	bool broken;              /* DB_PG: a failure without a SQLSTATE (the connection, not the
 				   * server, failed) while libpq still says CONNECTION_OK */
+	char duplicate[160];      /* the engine's message of the last STORE_DUPLICATE: it names the
+				   * constraint, never a value */
 	bool retry;               /* DB_PG: the last STORE_BUSY was a serialization failure or a
 				   * deadlock (which the write lock leaves to statements outside
 				   * the store's transactions): it may be run again at once */

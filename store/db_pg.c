@@ -52,8 +52,13 @@ static enum store_result dbpg_fail(struct db_conn *c, const PGresult *res, const
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	c->retry = false;
-	if (state && strcmp(state, "23505") == 0)
+	if (state && strcmp(state, "23505") == 0) {
+		/* "duplicate key value violates unique constraint "cases_id"";
+		 * the values are in the DETAIL, which is not kept. */
+		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		snprintf(c->duplicate, sizeof c->duplicate, "%s", primary ? primary : "unique violation");
 		return STORE_DUPLICATE;
+	}
 	if (state && strcmp(state, "55P03") == 0) {
 		log_write(LOG_WARN, what, "postgres", "lock wait timed out", NULL);
 		return STORE_BUSY;

@@ -66,8 +66,10 @@ static void sq_unprepare(struct db_conn *c, struct db_stmt *s)
 
 static enum store_result step_result(struct db_conn *c, int rc, const char *what)
 {
-	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		snprintf(c->duplicate, sizeof c->duplicate, "%s", sqlite3_errmsg(c->db));
 		return STORE_DUPLICATE;
+	}
 	return db_fail(c->db, rc, what);
 }
 

@@ -85,17 +85,12 @@ static enum store_result insert_all(struct db_conn *w, const struct case_new *in
 	if (r != STORE_OK)
 		return r;
 	r = insert_case(w, in, status, out->seq);
-	if (r == STORE_DUPLICATE) {
-		/* A safety net: the check before ran in this same transaction, so
-		 * cases_live_invoice can only refuse a case the check missed. Any
-		 * other unique clash (cases_id) is a fault. */
-		char why[128];
-		snprintf(why, sizeof why, "%s", sqlite3_errmsg(w->db));
-		r = live_case(w, in->c.tenant, in->c.invoice_number, out->case_id);
-		if (r == STORE_OK)
-			return STORE_DUPLICATE;
-		return r < 0 ? r : db_fail_msg("store: insert case", why);
-	}
+	/* The live-invoice check ran in this same transaction, under the write
+	 * lock: a unique clash here is the id's (cases_id), a fault, logged
+	 * with the constraint's name. (PostgreSQL would refuse any statement
+	 * after it in the transaction, so nothing is looked up.) */
+	if (r == STORE_DUPLICATE)
+		return db_fail_msg("store: insert case", w->duplicate);
 	struct buf actor = {0};
 	const char *actor_json = store_actor_json(&in->actor, &actor);
 	if (r == STORE_OK)
