@@ -431,13 +431,13 @@ Test(cases, create_then_get_with_first_event_and_outbox)
 
 	/* The transactional outbox: the row was committed with the case. */
 	cr_assert_eq(raw_int(&db, "SELECT count(*) FROM outbox WHERE kind = 'create' AND state = 'pending'"
-			     " AND attempts = 0 AND next_attempt_at = 0 AND ref_id IS NULL"
-			     " AND tenant = 't1' AND case_id LIKE 'cc_%%'"),
+				  " AND attempts = 0 AND next_attempt_at = 0 AND ref_id IS NULL"
+				  " AND tenant = 't1' AND case_id LIKE 'cc_%%'"),
 		     1);
 	cr_assert_eq(store_outbox_depth(s), 1);
 	cr_assert_eq(raw_int(&db, "SELECT count(*) FROM idempotency"), 0, "no key, no record");
 	cr_assert_eq(raw_int(&db, "SELECT count(*) FROM cases WHERE national_id = '01018512345'"
-			     " AND national_id_hash = 'abc123'"),
+				  " AND national_id_hash = 'abc123'"),
 		     1);
 
 	/* Seqs count per tenant. */
@@ -691,7 +691,7 @@ Test(list, filters)
 		cr_assert_eq(store_case_create(s, &t[i].n, &res), STORE_OK);
 	}
 	raw_exec(&db, "UPDATE cases SET status = 'open' WHERE invoice_number = 'B-201';"
-		 "UPDATE cases SET status = 'paid' WHERE invoice_number = 'C-300'");
+		      "UPDATE cases SET status = 'paid' WHERE invoice_number = 'C-300'");
 
 	cr_assert_eq(count((struct case_filter){.tenant = "t1"}), 5);
 	cr_assert_eq(count((struct case_filter){.tenant = "t1", .status_mask = CASE_MASK_OPEN}), 4);
@@ -1178,7 +1178,7 @@ Test(ops, writable_and_outbox_depth)
 	create_ok("t2", "INV-1");
 	cr_assert_eq(store_outbox_depth(s), 3);
 	raw_exec(&db, "UPDATE outbox SET state = 'sending' WHERE id = 1;"
-		 "UPDATE outbox SET state = 'done' WHERE id = 2");
+		      "UPDATE outbox SET state = 'done' WHERE id = 2");
 	cr_assert_eq(store_outbox_depth(s), 2, "pending and sending count, done does not");
 	cr_assert(store_writable(s), "the probe leaves no transaction behind");
 	cr_assert_eq(create_ok("t1", "INV-3"), 3);
