@@ -67,8 +67,8 @@ static bool filter_or_problem(const struct request *req, struct case_filter *f, 
 	if ((v = request_query(req, "status", NULL)) && !case_status_mask(v, &f->status_mask)) {
 		reply_invalid_parameter(out, "status",
 					"one or more case statuses separated by commas: pending, submitted, open, "
-					"paused, disputed, failed, paid, withdrawn, closed, rejected (state=open|closed "
-					"for the groups)");
+					"paused, disputed, failed, paid, withdrawn, closed, rejected "
+					"(state=open|closed for the groups)");
 		return false;
 	}
 	if (state) /* both given: their intersection, which may be empty (*none) */
