@@ -163,3 +163,25 @@ def test_the_list_links_every_code(api):
     assert [d["code"] for d in data] == CODES
     one = api.get("/problems/" + CODES[0], headers={"Accept": "application/json"}).json()
     assert data[0] == one
+
+
+def codes_the_tests_expect():
+    """Every problem code a test here or a proof expects from the service: assert_problem(r, 404,
+    "not_found"). (A bare ["code"] == "..." may be a field error's code: not counted.)"""
+    found = set()
+    for d in ("tests/http", "tests/proof"):
+        for name in sorted(os.listdir(os.path.join(ROOT, d))):
+            if name.endswith(".py"):
+                with open(os.path.join(ROOT, d, name), encoding="utf-8") as f:
+                    text = f.read()
+                found |= set(re.findall(r'assert_problem\([^\n]*?\b[45]\d\d, "([a-z_]+)"', text))
+    return sorted(found)
+
+
+def test_every_code_used_in_the_tests_resolves(api):
+    used = codes_the_tests_expect()
+    assert len(used) >= 10, used
+    for code in used:
+        assert code in CODES, code + " is expected by a test but is not in openapi.yaml's ProblemCode"
+        r = api.get("/problems/" + code)
+        assert r.status_code == 200 and r.headers["Content-Type"] == HTML, code
