@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/case_filter.h"
 #include "handlers/case_json.h"
 #include "handlers/cursor.h"
 #include "handlers/handlers.h"
@@ -16,41 +17,14 @@
 #define LIMIT_MAX 200
 #define TEXT_PARAM_MAX 100
 
-static const char *const known_params[] = {"status", "q", "invoice_number", "debtor_type", "date_of_birth",
-					   "national_id", "created_from", "created_to", "limit", "cursor", NULL};
+static const char *const known_params[] = {"state", "status", "q", "invoice_number", "debtor_type",
+					   "date_of_birth", "national_id", "created_from", "created_to", "limit",
+					   "cursor", NULL};
 
-/* "open", "closed" or a comma-separated list of statuses → bit mask. */
-static bool status_mask_of(const char *v, unsigned *mask)
-{
-	*mask = 0;
-	if (!strcmp(v, "open")) {
-		*mask = CASE_MASK_OPEN;
-		return true;
-	}
-	if (!strcmp(v, "closed")) {
-		*mask = CASE_MASK_CLOSED;
-		return true;
-	}
-	char name[16];
-	while (*v) {
-		size_t n = strcspn(v, ",");
-		if (n == 0 || n >= sizeof name)
-			return false;
-		memcpy(name, v, n);
-		name[n] = '\0';
-		int s = case_status_parse(name);
-		if (s < 0)
-			return false;
-		*mask |= 1u << s;
-		v += n;
-		if (*v == ',' && !*++v)
-			return false; /* trailing comma */
-	}
-	return *mask != 0;
-}
-
-/* Reads and checks every parameter; the first bad one answers 400 naming it. */
-static bool filter_or_problem(const struct request *req, struct case_filter *f, char *nid_hash, struct reply *out)
+/* Reads and checks every parameter; the first bad one answers 400 naming it.
+ * *none: the filters leave no status (state and status disjoint). */
+static bool filter_or_problem(const struct request *req, struct case_filter *f, char *nid_hash, bool *none,
+			      struct reply *out)
 {
 	for (size_t i = 0; i < req->nquery; i++) {
 		bool known = false;
@@ -85,10 +59,21 @@ static bool filter_or_problem(const struct request *req, struct case_filter *f, 
 		reply_invalid_parameter(out, "cursor", "not a cursor from a previous page's next_cursor");
 		return false;
 	}
-	if ((v = request_query(req, "status", NULL)) && !status_mask_of(v, &f->status_mask)) {
-		reply_invalid_parameter(out, "status", "open, closed, or a comma-separated list of case statuses");
+	unsigned state = 0;
+	if ((v = request_query(req, "state", NULL)) && !case_state_mask(v, &state)) {
+		reply_invalid_parameter(out, "state", "open or closed");
 		return false;
 	}
+	if ((v = request_query(req, "status", NULL)) && !case_status_mask(v, &f->status_mask)) {
+		reply_invalid_parameter(out, "status",
+					"one or more case statuses separated by commas: pending, submitted, open, "
+					"paused, disputed, failed, paid, withdrawn, closed, rejected "
+					"(state=open|closed for the groups)");
+		return false;
+	}
+	if (state) /* both given: their intersection, which may be empty (*none) */
+		f->status_mask = v ? f->status_mask & state : state;
+	*none = state && !f->status_mask;
 	if ((v = request_query(req, "debtor_type", NULL))) {
 		if (strcmp(v, "consumer") && strcmp(v, "business")) {
 			reply_invalid_parameter(out, "debtor_type", "consumer or business");
@@ -143,13 +128,15 @@ enum handler_result handle_cases_list(const struct request *req, struct reply *o
 {
 	struct case_filter f = {0};
 	char nid_hash[DIGEST_HEX_LEN];
-	if (!filter_or_problem(req, &f, nid_hash, out))
+	bool none = false;
+	if (!filter_or_problem(req, &f, nid_hash, &none, out))
 		return HANDLER_ANSWERED;
 	struct buf *b = &out->body;
 	struct page p = {.b = b};
 	bool has_more = false;
 	buf_puts(b, "{\"data\":[");
-	enum store_result r = store_case_list(req->app->store, &f, write_row, &p, &has_more);
+	/* No status left: an empty page (a status mask of 0 would mean all). */
+	enum store_result r = none ? STORE_OK : store_case_list(req->app->store, &f, write_row, &p, &has_more);
 	if (r < 0)
 		return reply_store_problem(out, r);
 	cursor_page_end(b, has_more, p.last_seq);

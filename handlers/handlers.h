@@ -11,6 +11,8 @@ enum handler_result handle_healthz(const struct request *req, struct reply *out)
 enum handler_result handle_readyz(const struct request *req, struct reply *out);
 enum handler_result handle_metrics(const struct request *req, struct reply *out);
 enum handler_result handle_openapi(const struct request *req, struct reply *out);
+enum handler_result handle_problems_list(const struct request *req, struct reply *out);
+enum handler_result handle_problem_get(const struct request *req, struct reply *out);
 enum handler_result handle_settings_get(const struct request *req, struct reply *out);
 enum handler_result handle_settings_put(const struct request *req, struct reply *out);
 enum handler_result handle_cases_post(const struct request *req, struct reply *out);

@@ -80,7 +80,7 @@ In another terminal:
     "debtor": {"name": "Kari Nordmann", "email": "kari@example.no", "phone": "+4791234567",
                "address": {"line1": "Storgata 1", "postal_code": "0155", "city": "Oslo", "country": "NO"}}}'
 
-  curl -s "http://$listen/v1/collection-cases?status=open&limit=10" -H "Authorization: Bearer \$TOKEN"
+  curl -s "http://$listen/v1/collection-cases?state=open&limit=10" -H "Authorization: Bearer \$TOKEN"
   curl -s "http://$listen/v1/events?limit=20" -H "Authorization: Bearer \$TOKEN"
 
 Ctrl-C stops all three.

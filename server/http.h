@@ -56,6 +56,7 @@ struct request {
 	const char *body;                 /* raw body bytes (not NUL-terminated in general) */
 	size_t body_len;
 	const char *content_type;         /* NULL if absent */
+	const char *accept;               /* the Accept header; NULL if absent */
 	const char *idempotency_key;      /* NULL if absent */
 	const char *request_id;           /* always set */
 	const struct auth_claims *claims; /* verified token; NULL on public routes */

@@ -11,8 +11,10 @@ static const struct {
 	int status;
 	const char *name;
 	const char *title;
+	const char *when; /* when it happens, and what to do: GET /problems/<code> */
+	const char *todo;
 } problems[PROBLEM__COUNT] = {
-#define PROBLEM_ROW(id, st, nm, ti) [PROBLEM_##id] = {st, nm, ti},
+#define PROBLEM_ROW(id, st, nm, ti, wh, td) [PROBLEM_##id] = {st, nm, ti, wh, td},
 	PROBLEMS(PROBLEM_ROW)
 #undef PROBLEM_ROW
 };
@@ -20,6 +22,20 @@ static const struct {
 int problem_status(enum problem_code code) { return problems[code].status; }
 
 const char *problem_name(enum problem_code code) { return problems[code].name; }
+
+const char *problem_title(enum problem_code code) { return problems[code].title; }
+
+const char *problem_when(enum problem_code code) { return problems[code].when; }
+
+const char *problem_todo(enum problem_code code) { return problems[code].todo; }
+
+int problem_find(const char *name)
+{
+	for (int p = 0; p < PROBLEM__COUNT; p++)
+		if (!strcmp(problems[p].name, name))
+			return p;
+	return -1;
+}
 
 /* Writes the common members and leaves the object open for extras. */
 static void problem_open(struct reply *out, enum problem_code code, const char *detail)

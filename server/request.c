@@ -216,6 +216,7 @@ static bool dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const cha
 		.body = ctx->body.data ? ctx->body.data : "",
 		.body_len = ctx->body.len,
 		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"),
+		.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept"),
 		.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key"),
 		.request_id = ctx->request_id,
 		.claims = route->scopes ? &claims : NULL,

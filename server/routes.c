@@ -18,6 +18,8 @@ const struct route routes[] = {
 	{.method = "GET", .path = "/readyz", .handler = handle_readyz},
 	{.method = "GET", .path = "/metrics", .handler = handle_metrics},
 	{.method = "GET", .path = "/openapi.yaml", .handler = handle_openapi},
+	{.method = "GET", .path = "/problems", .handler = handle_problems_list},
+	{.method = "GET", .path = "/problems/{id}", .handler = handle_problem_get},
 	{.method = "GET", .path = "/v1/agency-settings", .scopes = READ | SETTINGS, .handler = handle_settings_get},
 	{.method = "PUT", .path = "/v1/agency-settings", .scopes = SETTINGS, .handler = handle_settings_put},
 	{.method = "POST", .path = "/v1/collection-cases", .scopes = WRITE, .handler = handle_cases_post},

@@ -150,7 +150,7 @@ def test_failed_after_the_last_attempt_then_retry_delivers_once():
         assert ev["detail"], ev
         assert case["closed_at"] is None  # failed is open: it can still go
         assert [c["id"] for c in list_all(rig.api, t, "status=failed")] == [case["id"]]
-        assert case["id"] in [c["id"] for c in list_all(rig.api, t, "status=open")]
+        assert case["id"] in [c["id"] for c in list_all(rig.api, t, "state=open")]
         assert metric(rig.direct, "inkasso_forwarder_failed_total") >= 1
         # Three attempts and no more: the case stays failed.
         # (the create, of unknown outcome after a 500, then two lookups).

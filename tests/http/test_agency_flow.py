@@ -100,7 +100,7 @@ def test_case_is_submitted_then_open_with_the_agency_case_id(rig, tenant):
     assert buyer["contact"]["phone"] == "+4791234567"
     assert buyer["address"]["postalCode"] == "0155" and buyer["address"]["countryCode"] == "NO"
     # The case is listed as open, and found by its agency case id.
-    r = rig.api.get("/v1/collection-cases?status=open&q=" + inv["caseId"], tenant)
+    r = rig.api.get("/v1/collection-cases?state=open&q=" + inv["caseId"], tenant)
     assert r.status_code == 200, r.text
     assert [c["id"] for c in r.json()["data"]] == [case["id"]]
 
@@ -230,7 +230,7 @@ def test_paid_then_settled_with_the_allocation_linked(rig, tenant):
                                 json={"amount": 100, "paid_on": yesterday()}), 409, "invalid_state")
     assert_problem(rig.api.post(f"/v1/collection-cases/{case['id']}/actions", tenant,
                                 json={"type": "comment", "comment": "late"}), 409, "invalid_state")
-    r = rig.api.get("/v1/collection-cases?status=closed", tenant)
+    r = rig.api.get("/v1/collection-cases?state=closed", tenant)
     assert [c["id"] for c in r.json()["data"]] == [case["id"]]
 
     assert rig.sim.settle(key)["settlements_created"] == 1

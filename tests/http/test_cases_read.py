@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import assert_problem, b64url, create_case, fnr, list_all, no_org_number, today, valid_case
+from conftest import DbConn, assert_problem, b64url, create_case, fnr, list_all, no_org_number, today, valid_case
 
 T = today()
 YESTERDAY, TOMORROW = (T - dt.timedelta(days=1)).isoformat(), (T + dt.timedelta(days=1)).isoformat()
@@ -80,6 +80,18 @@ def test_limit_within_bounds(api, paged, limit, n, has_more):
     ("status=,pending", "status"),
     ("status=pending,bogus", "status"),
     ("status=", "status"),
+    ("status=all", "status"),
+    ("status=OPEN", "status"),
+    ("status=open,", "status"),
+    ("status=open&status=closed", "status"),
+    ("state=bogus", "state"),
+    ("state=", "state"),
+    ("state=OPEN", "state"),
+    ("state=pending", "state"),
+    ("state=open,closed", "state"),
+    ("state=open&state=closed", "state"),
+    ("state=bogus&status=pending", "state"),
+    ("state=open&status=bogus", "status"),
     ("debtor_type=robot", "debtor_type"),
     ("date_of_birth=1970-02-30", "date_of_birth"),
     ("date_of_birth=yesterday", "date_of_birth"),
@@ -153,10 +165,10 @@ def test_cursor_combines_with_filters(api, direct):
     assert p2["has_more"] is False
 
 
-# --- status ---------------------------------------------------------------------------
+# --- state and status ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("status, all_match", [
-    ("open", True),
+    ("open", False),        # the status open, not the group: these cases are all pending
     ("closed", False),
     ("pending", True),
     ("pending,failed", True),
@@ -170,6 +182,84 @@ def test_status_filter(api, paged, status, all_match):
     p = page(api, t, "status=" + status + "&limit=200")
     assert ids(p["data"]) == (created[::-1] if all_match else [])
     assert all(c["status"] == "pending" for c in p["data"])
+
+
+@pytest.mark.parametrize("state, all_match", [("open", True), ("closed", False)])
+def test_state_filter_on_pending_cases(api, paged, state, all_match):
+    t, created = paged
+    p = page(api, t, "state=" + state + "&limit=200")
+    assert ids(p["data"]) == (created[::-1] if all_match else [])
+
+
+OPEN_GROUP = ["pending", "submitted", "open", "paused", "disputed", "failed"]
+CLOSED_GROUP = ["paid", "withdrawn", "closed", "rejected"]
+
+
+@pytest.fixture(scope="module")
+def statuses(direct, service):
+    """A tenant with one case in each of the ten statuses; {status: case id}."""
+    t = "t_statuses_" + uuid.uuid4().hex[:8]
+    direct.configure(t)
+    cases = {st: create_case(direct, t, valid_case("ST-" + st))["id"] for st in OPEN_GROUP + CLOSED_GROUP}
+    con = DbConn(service.db)
+    try:
+        for st, case_id in cases.items():
+            con.execute("UPDATE cases SET status = ? WHERE id = ?", (st, case_id))
+    finally:
+        con.close()
+    return t, cases
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("state=open", OPEN_GROUP),
+    ("state=closed", CLOSED_GROUP),
+    ("status=open", ["open"]),          # the literal status, not the group
+    ("status=closed", ["closed"]),
+    ("status=open,closed", ["open", "closed"]),
+    ("status=paused,disputed", ["paused", "disputed"]),
+    ("status=" + ",".join(OPEN_GROUP + CLOSED_GROUP), OPEN_GROUP + CLOSED_GROUP),
+    ("", OPEN_GROUP + CLOSED_GROUP),
+    # Both: their intersection.
+    ("state=open&status=open", ["open"]),
+    ("state=open&status=open,paid", ["open"]),
+    ("state=closed&status=open,paid", ["paid"]),
+    ("state=closed&status=closed", ["closed"]),
+    ("status=failed,withdrawn&state=open", ["failed"]),
+    ("state=closed&status=" + ",".join(CLOSED_GROUP + OPEN_GROUP), CLOSED_GROUP),
+    # An empty intersection: an empty page.
+    ("state=closed&status=open", []),
+    ("state=open&status=paid,rejected", []),
+    ("state=open&status=closed&q=ST-", []),
+])
+def test_state_and_status(api, statuses, query, expected):
+    t, cases = statuses
+    p = page(api, t, query + ("&" if query else "") + "limit=200")
+    assert sorted(c["status"] for c in p["data"]) == sorted(expected), query
+    assert sorted(ids(p["data"])) == sorted(cases[st] for st in expected)
+    if not expected:
+        assert p == {"data": [], "has_more": False, "next_cursor": None}
+
+
+def test_state_pages_with_a_cursor(api, statuses):
+    t, cases = statuses
+    seen = list_all(api, t, "state=open&limit=4")
+    assert sorted(c["status"] for c in seen) == sorted(OPEN_GROUP)
+    first = page(api, t, "state=closed&limit=3")
+    assert first["has_more"] is True
+    rest = page(api, t, "state=closed&limit=3&cursor=" + first["next_cursor"])
+    assert rest["has_more"] is False
+    assert sorted(c["status"] for c in first["data"] + rest["data"]) == sorted(CLOSED_GROUP)
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("state=all", "state"), ("state=Closed", "state"), ("state=open%20", "state"),
+    ("status=bogus&state=open", "status"), ("state=open&status=", "status"),
+])
+def test_unknown_state_or_status_is_400_naming_it(api, statuses, query, parameter):
+    r = api.get("/v1/collection-cases?" + query, statuses[0])
+    p = assert_problem(r, 400, "invalid_parameter")
+    assert p["parameter"] == parameter, p
+    assert p["detail"]
 
 
 # --- search ----------------------------------------------------------------------------
@@ -250,8 +340,10 @@ def search(api):
     (f"created_from={T.isoformat()}&created_to={T.isoformat()}", "CBA"),
     ("q=hansen&debtor_type=business", ""),
     ("q=ref-&debtor_type=consumer", "A"),
-    ("status=open&q=fjord", "B"),
-    ("status=closed&q=fjord", ""),
+    ("state=open&q=fjord", "B"),
+    ("state=closed&q=fjord", ""),
+    ("status=pending&q=fjord", "B"),
+    ("status=open&q=fjord", ""),
     ("national_id=" + FNR_A + "&q=hansen", "A"),
 ])
 def test_search(api, search, query, expected):

@@ -36,7 +36,7 @@ def test_other_tenants_case_is_404_like_an_unknown_id(api, two):
 
 
 @pytest.mark.parametrize("query", [
-    "", "q=isolert", "q=ASLAUG", "q=iso-ref-a", "q=ISO-", "status=open", "status=pending",
+    "", "q=isolert", "q=ASLAUG", "q=iso-ref-a", "q=ISO-", "state=open", "status=pending",
     "debtor_type=consumer", "date_of_birth=1985-04-12", "national_id=" + NID,
     "created_from=2000-01-01", "limit=200",
 ])

@@ -217,6 +217,7 @@ def query_pool(v, vsnap, c):
               + [b["debtor"]["email"] for b in v.bodies[:1]] + ["INV-" + v.label, "%", "_", "*"]),
         "national_id": [b["debtor"]["national_id"] for b in v.bodies],
         "date_of_birth": [b["debtor"]["date_of_birth"] for b in v.bodies],
+        "state": ["open", "closed"],
         "status": ["open", "closed", "paid", "pending,open,paid,submitted,paused,disputed,failed,withdrawn,closed"],
         "debtor_type": ["consumer", "business"],
         "created_from": ["2000-01-01"], "created_to": [(K.today() + dt.timedelta(days=1)).isoformat()],
@@ -263,7 +264,7 @@ def requests_for(path, method, op, v, vsnap, a, c):
         return out
     if method == "GET":
         params = list((op or {}).get("x-query", []))
-        params += [p for p in ("status", "q", "invoice_number", "debtor_type", "date_of_birth", "national_id",
+        params += [p for p in ("state", "status", "q", "invoice_number", "debtor_type", "date_of_birth", "national_id",
                                "created_from", "created_to", "limit", "cursor")
                    if path == "/v1/collection-cases" and p not in params]
         if path in ("/v1/settlements", "/v1/webhook-endpoints"):

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/handlers.h"
 #include "server/problem.h"
 
 #define CODES_MAX 64
@@ -114,4 +115,119 @@ Test(problems, every_code_answers_its_own_status_and_type)
 		cr_expect(strstr(buf_cstr(&out.body), type), "%s", buf_cstr(&out.body));
 		buf_free(&out.body);
 	}
+}
+
+/* Every code of the registry has the texts of its page, and a name that
+ * can stand in a path and in HTML unescaped. */
+Test(problems, every_code_has_its_page_texts)
+{
+	for (int p = 0; p < PROBLEM__COUNT; p++) {
+		enum problem_code c = (enum problem_code)p;
+		const char *name = problem_name(c);
+		cr_assert(name && *name);
+		cr_expect_eq(strspn(name, "abcdefghijklmnopqrstuvwxyz_"), strlen(name), "%s", name);
+		cr_expect(problem_status(c) >= 400 && problem_status(c) <= 599, "%s", name);
+		const char *texts[] = {problem_title(c), problem_when(c), problem_todo(c)};
+		for (int t = 0; t < 3; t++) {
+			cr_assert_not_null(texts[t], "%s: text %d", name, t);
+			cr_expect_gt(strlen(texts[t]), 3, "%s: text %d is empty", name, t);
+		}
+		cr_expect_eq(problem_find(name), p, "%s", name);
+	}
+	cr_expect_eq(problem_find("nope"), -1);
+	cr_expect_eq(problem_find(""), -1);
+	cr_expect_eq(problem_find("NOT_FOUND"), -1);
+}
+
+static struct reply get_problem(const char *code, const char *accept)
+{
+	struct request req = {.method = "GET", .path = "/problems/x", .path_id = code, .accept = accept,
+			      .request_id = "req_test"};
+	struct reply out = {0};
+	cr_assert_eq(handle_problem_get(&req, &out), HANDLER_ANSWERED);
+	return out;
+}
+
+/* s as the page's HTML escapes it. */
+static void html_of(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 8 < cap; s++) {
+		const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;"
+			      : *s == '\'' ? "&#39;" : NULL;
+		if (e) {
+			memcpy(out + n, e, strlen(e));
+			n += strlen(e);
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n] = '\0';
+}
+
+Test(problems, every_code_resolves_to_its_page)
+{
+	for (int p = 0; p < PROBLEM__COUNT; p++) {
+		enum problem_code c = (enum problem_code)p;
+		struct reply out = get_problem(problem_name(c), NULL);
+		cr_expect_eq(out.status, 200, "%s", problem_name(c));
+		cr_expect_str_eq(out.content_type, "text/html; charset=utf-8");
+		const char *html = buf_cstr(&out.body);
+		cr_expect(!strncmp(html, "<!DOCTYPE html>", 15));
+		char want[1024], status[48];
+		const char *texts[] = {problem_title(c), problem_when(c), problem_todo(c)};
+		for (int t = 0; t < 3; t++) {
+			html_of(texts[t], want, sizeof want);
+			cr_expect(strstr(html, want), "%s: text %d not on its page", problem_name(c), t);
+		}
+		snprintf(status, sizeof status, "<strong>%d</strong>", problem_status(c));
+		cr_expect(strstr(html, status), "%s", problem_name(c));
+		cr_expect(!strstr(html, "http://") && !strstr(html, "https://") && !strstr(html, "src="),
+			  "no external assets");
+		buf_free(&out.body);
+
+		out = get_problem(problem_name(c), "application/json");
+		cr_expect_eq(out.status, 200);
+		cr_expect_str_eq(out.content_type, "application/json");
+		char type[96];
+		snprintf(type, sizeof type, "{\"type\":\"/problems/%s\",\"code\":\"%s\"", problem_name(c),
+			 problem_name(c));
+		cr_expect(!strncmp(buf_cstr(&out.body), type, strlen(type)), "%s", buf_cstr(&out.body));
+		buf_free(&out.body);
+	}
+}
+
+Test(problems, an_unknown_code_is_404)
+{
+	static const char *const unknown[] = {"nope", "", "NOT_FOUND", "not_found ", "not_found/x", "<script>"};
+	for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+		struct reply out = get_problem(unknown[i], "text/html");
+		cr_expect_eq(out.status, 404, "%s", unknown[i]);
+		cr_expect_str_eq(out.content_type, "application/problem+json");
+		cr_expect(strstr(buf_cstr(&out.body), "\"code\":\"not_found\""));
+		buf_free(&out.body);
+	}
+	struct reply out = get_problem(NULL, NULL);
+	cr_expect_eq(out.status, 404);
+	buf_free(&out.body);
+}
+
+/* Every "/problems/<code>" written anywhere in the contract names a code of
+ * the registry: it resolves. */
+Test(problems, every_type_in_openapi_resolves)
+{
+	char *text = read_contract(); /* strtok in parse_problem_code cut it; read again */
+	int seen = 0;
+	for (char *p = strstr(text, "/problems/"); p; p = strstr(p + 1, "/problems/")) {
+		const char *name = p + strlen("/problems/");
+		size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz_");
+		if (n == 0)
+			continue; /* "/problems/{code}", "/problems/<code>", "/problems/`" */
+		char code[64];
+		snprintf(code, sizeof code, "%.*s", (int)n, name);
+		cr_expect_geq(problem_find(code), 0, "openapi.yaml names /problems/%s, which is not in the registry",
+			      code);
+		seen++;
+	}
+	cr_expect_gt(seen, 10, "openapi.yaml names only %d problem types", seen);
 }
