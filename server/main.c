@@ -20,6 +20,7 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/openapi_embed.h"
+#include "server/rate_limit.h"
 #include "server/request.h"
 #include "server/router.h"
 #include "server/routes.h"
@@ -60,6 +61,7 @@ static struct auth_config auth_config_of(const struct config *cfg)
 	struct auth_config ac = {
 		.alg = cfg->jwt_alg,
 		.secret = *cfg->jwt_public_key_file ? NULL : cfg->jwt_secret,
+		.secret_previous = *cfg->jwt_secret_previous ? cfg->jwt_secret_previous : NULL,
 		.public_key_file = *cfg->jwt_public_key_file ? cfg->jwt_public_key_file : NULL,
 		.issuer = *cfg->jwt_issuer ? cfg->jwt_issuer : NULL,
 		.audience = *cfg->jwt_audience ? cfg->jwt_audience : NULL,
@@ -111,6 +113,17 @@ static int cmd_serve(struct config *cfg)
 	if (!app.auth) {
 		fprintf(stderr, "inkasso: %s\n", err);
 		return 2;
+	}
+	if (cfg->tenant_rate > 0 && !(app.rate_limit = rate_limit_new(cfg->tenant_rate, cfg->tenant_burst))) {
+		fprintf(stderr, "inkasso: out of memory for the tenant rate limit\n");
+		auth_free(app.auth);
+		return 2;
+	}
+	if (app.rate_limit) {
+		char rate[32], burst[32];
+		snprintf(rate, sizeof rate, "%g", cfg->tenant_rate);
+		snprintf(burst, sizeof burst, "%lld", (long long)rate_burst_of(cfg->tenant_rate, cfg->tenant_burst));
+		log_write(LOG_INFO, "tenant rate limit", "per_second", rate, "burst", burst, NULL);
 	}
 	/* Signals are taken by sigwait below; block them before any thread
 	 * starts so that every thread inherits the mask. */
@@ -211,6 +224,7 @@ out:
 	webhooks_stop(hooks);
 	store_close(app.store);
 	auth_free(app.auth);
+	rate_limit_free(app.rate_limit);
 	if (rc == 0)
 		log_write(LOG_INFO, "stopped", NULL);
 	return rc;

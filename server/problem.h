@@ -31,6 +31,7 @@
 	X(VALIDATION_FAILED, 422, "validation_failed", "The body is not valid")                         \
 	X(IDEMPOTENCY_KEY_REUSED, 422, "idempotency_key_reused",                                        \
 	  "This Idempotency-Key was used with a different body")                                        \
+	X(RATE_LIMITED, 429, "rate_limited", "Too many requests for this tenant; retry after Retry-After")  \
 	X(HEADERS_TOO_LARGE, 431, "headers_too_large", "Request headers are too large")                 \
 	X(INTERNAL_ERROR, 500, "internal_error", "Internal error")                                      \
 	X(SERVICE_UNAVAILABLE, 503, "service_unavailable", "The service cannot answer now; retry later")
