@@ -33,6 +33,7 @@ struct auth_config {
 	const char *public_key_file; /* RS256/ES256: a PEM public key, or a JWKS (keys by kid); NULL with HS256 */
 	const char *issuer;          /* NULL: not checked */
 	const char *audience;        /* NULL: not checked */
+	const char *kid;             /* auth_mint only: the token's kid header (a key of a JWKS); NULL: none */
 };
 
 struct auth;

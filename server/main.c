@@ -39,9 +39,10 @@ static void usage(FILE *f)
 		   "Usage:\n"
 		   "  inkasso serve [flags]           run the HTTP service\n"
 		   "  inkasso token --tenant T --scope \"cases:read cases:write\" [--sub WHO] [--ttl 3600]\n"
-		   "                [--key PEM]\n"
+		   "                [--key PEM [--kid KID]]\n"
 		   "                                  print a bearer token signed with the configured\n"
-		   "                                  secret (HS256) or the private key PEM (RS256/ES256)\n"
+		   "                                  secret (HS256) or the private key PEM (RS256/ES256),\n"
+		   "                                  naming its key in a JWKS by --kid\n"
 		   "  inkasso healthcheck [--url URL] exit 0 if GET URL (default: /healthz on\n"
 		   "                                  INKASSO_LISTEN) answers 200; for container health\n"
 		   "  inkasso webhook-listen --listen 127.0.0.1:8099 --secret whsec_...\n"
@@ -232,7 +233,7 @@ out:
 
 static int cmd_token(struct config *cfg, int argc, char **argv, int i)
 {
-	const char *tenant = NULL, *scope = "cases:read cases:write", *key = NULL, *sub = NULL;
+	const char *tenant = NULL, *scope = "cases:read cases:write", *key = NULL, *sub = NULL, *kid = NULL;
 	long ttl = 3600;
 	char err[512];
 	while (i < argc) {
@@ -258,6 +259,8 @@ static int cmd_token(struct config *cfg, int argc, char **argv, int i)
 			sub = argv[i + 1];
 		else if (!strcmp(argv[i], "--key"))
 			key = argv[i + 1];
+		else if (!strcmp(argv[i], "--kid"))
+			kid = argv[i + 1];
 		else if (!strcmp(argv[i], "--ttl")) {
 			char *end;
 			errno = 0;
@@ -277,6 +280,7 @@ static int cmd_token(struct config *cfg, int argc, char **argv, int i)
 		return 2;
 	}
 	struct auth_config ac = auth_config_of(cfg);
+	ac.kid = kid;
 	char *tok = auth_mint(&ac, key, tenant, scope, sub, ttl, (int64_t)time(NULL), err, sizeof err);
 	if (!tok) {
 		fprintf(stderr, "inkasso token: %s\n", err);

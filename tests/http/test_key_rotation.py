@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 import requests
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
@@ -107,6 +107,19 @@ def test_jwks_kid_must_name_the_signing_key(jwks_rig, case):
     r = get(jwks_rig["base"], tok)
     assert_problem(r, 401, "unauthorized")
     assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_jwks_token_from_the_cli_names_its_key(jwks_rig, tmp_path):
+    pem = tmp_path / "new.pem"
+    pem.write_bytes(jwks_rig["new"].private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    env = {**os.environ, "INKASSO_JWT_SECRET": "", "INKASSO_JWT_ALG": "RS256",
+           "INKASSO_JWT_PUBLIC_KEY_FILE": jwks_rig["service"].extra_env["INKASSO_JWT_PUBLIC_KEY_FILE"]}
+    mint = [BIN, "token", "--tenant", "t_cli", "--scope", "cases:read", "--key", str(pem)]
+    for kid, status in (("2026-07", 200), (None, 401), ("2026-01", 401)):
+        tok = subprocess.run(mint + (["--kid", kid] if kid else []), env=env, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        assert get(jwks_rig["base"], tok).status_code == status, kid
 
 
 def test_jwks_hs256_with_a_key_as_secret_is_refused(jwks_rig):

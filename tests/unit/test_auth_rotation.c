@@ -374,3 +374,35 @@ Test(previous_secret, configuration_errors)
 	cr_expect_null(verifier("ES256", NULL, previous, path, err));
 	cr_expect(strstr(err, "INKASSO_JWT_SECRET_PREVIOUS is for HS256"), "%s", err);
 }
+
+/* inkasso token --key --kid: a token naming its key, as a JWKS wants it. */
+Test(jwks, minted_token_names_its_key)
+{
+	char err[512];
+	const char *f = jwks_file("mint.json", jwk(rsa1, "2026-01", ""), jwk(rsa2, "2026-07", ""), NULL);
+	struct auth *a = verifier("RS256", NULL, NULL, f, err);
+	cr_assert_not_null(a, "%s", err);
+	const char *priv = write_file("rsa2.pem", "");
+	FILE *fp = fopen(priv, "wb");
+	cr_assert_eq(PEM_write_PrivateKey(fp, rsa2, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(fp);
+	struct auth_config cfg = {.alg = "RS256", .kid = "2026-07"};
+	char *tok = auth_mint(&cfg, priv, "acme", "cases:read", NULL, 3600, NOW, err, sizeof err), *bearer;
+	cr_assert_not_null(tok, "%s", err);
+	cr_assert_gt(asprintf(&bearer, "Bearer %s", tok), 0);
+	cr_expect_str_eq(verdict(a, bearer), "ok");
+	free(tok);
+	cfg.kid = NULL;
+	tok = auth_mint(&cfg, priv, "acme", "cases:read", NULL, 3600, NOW, err, sizeof err);
+	cr_assert_not_null(tok, "%s", err);
+	cr_assert_gt(asprintf(&bearer, "Bearer %s", tok), 0);
+	cr_expect_str_eq(verdict(a, bearer), "missing kid");
+	free(tok);
+	const char *bad[] = {"", "a\nb"};
+	for (size_t i = 0; i < 2; i++) {
+		cfg.kid = bad[i];
+		cr_expect_null(auth_mint(&cfg, priv, "acme", NULL, NULL, 60, NOW, err, sizeof err));
+		cr_expect(strstr(err, "kid must be"), "%s", err);
+	}
+	auth_free(a);
+}
