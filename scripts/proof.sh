@@ -56,6 +56,8 @@ run_proof storage_faults 240
 run_proof hostile_tokens 240
 run_proof isolation_matrix 240
 run_proof resource_limits 300
+# Issue 13: one tenant floods (8 threads), another is served (p99 < 50 ms).
+run_proof tenant_flood 120
 run_proof privacy_grep 180 --scenario
 # The grep over the logs of every proof above (the scenario's included).
 echo "== privacy grep over all logs of this run"

@@ -29,22 +29,28 @@ struct auth_claims {
 struct auth_config {
 	const char *alg;             /* "HS256" (default), "RS256" or "ES256" */
 	const char *secret;          /* HS256 secret; NULL when a public key is used */
-	const char *public_key_file; /* PEM for RS256/ES256; NULL with HS256 */
+	const char *secret_previous; /* HS256: a second secret also accepted (a rotation); NULL: none */
+	const char *public_key_file; /* RS256/ES256: a PEM public key, or a JWKS (keys by kid); NULL with HS256 */
 	const char *issuer;          /* NULL: not checked */
 	const char *audience;        /* NULL: not checked */
+	const char *kid;             /* auth_mint only: the token's kid header (a key of a JWKS); NULL: none */
 };
 
 struct auth;
 
-/* Builds a verifier. Fails (NULL, message in err) when the secret is missing
- * or shorter than 32 bytes, the key file is unreadable or not a PEM public
- * key, or the algorithm is not one of the three. */
+/* Builds a verifier. Fails (NULL, message in err) when the secret (or the
+ * previous secret, when given) is shorter than 32 bytes, a previous secret is
+ * given with RS256/ES256, the key file is unreadable or neither a PEM public
+ * key nor a JWKS with a usable key, or the algorithm is not one of the three.
+ * The keys are fixed for the verifier's life: a rotation is a restart. */
 struct auth *auth_new(const struct auth_config *cfg, char *err, size_t errlen);
 /* NULL-safe. */
 void auth_free(struct auth *a);
 
 /* Verifies an Authorization header value ("Bearer <jwt>") at time now
- * (seconds). Returns true and fills out, or false with a short reason in
+ * (seconds): with HS256 under the secret or the previous one, with a JWKS
+ * under the key its header's kid names (no kid, or an unknown one: false).
+ * Returns true and fills out, or false with a short reason in
  * *why (static string, safe to log: never contains the token). */
 bool auth_verify(const struct auth *a, const char *authorization, int64_t now,
 		 struct auth_claims *out, const char **why);

@@ -153,15 +153,12 @@ static int auth_no_passphrase(char *buf, int size, int rwflag, void *u)
 	return 0; /* an encrypted key fails instead of prompting on the terminal */
 }
 
-EVP_PKEY *auth_read_pem_key(const char *path, const char *what, bool private_key, jwt_alg_t alg,
-			    const char *alg_name, char *err, size_t errlen)
+/* The key in pem[0..len) (path and what name it in messages). */
+static EVP_PKEY *auth_parse_pem_key(const char *pem, size_t len, const char *path, const char *what,
+				    bool private_key, jwt_alg_t alg, const char *alg_name, char *err, size_t errlen)
 {
-	size_t len = 0;
 	BIO *in = NULL;
 	EVP_PKEY *pkey = NULL;
-	char *pem = auth_read_key_file(path, what, &len, err, errlen);
-	if (!pem)
-		goto out;
 	if (!private_key && !strstr(pem, "-----BEGIN PUBLIC KEY-----")) {
 		auth_err(err, errlen, "%s %s holds no \"-----BEGIN PUBLIC KEY-----\" block", what, path);
 		goto out;
@@ -184,30 +181,86 @@ out:
 	/* Leave no stale error on the thread's queue for the next OpenSSL caller. */
 	ERR_clear_error();
 	BIO_free(in);
-	if (pem)
-		explicit_bzero(pem, len); /* may hold private key bytes */
+	return pkey;
+}
+
+EVP_PKEY *auth_read_pem_key(const char *path, const char *what, bool private_key, jwt_alg_t alg,
+			    const char *alg_name, char *err, size_t errlen)
+{
+	size_t len = 0;
+	char *pem = auth_read_key_file(path, what, &len, err, errlen);
+	if (!pem)
+		return NULL;
+	EVP_PKEY *pkey = auth_parse_pem_key(pem, len, path, what, private_key, alg, alg_name, err, errlen);
+	explicit_bzero(pem, len); /* may hold private key bytes */
 	free(pem);
 	return pkey;
 }
 
+bool auth_key_add(struct auth *a, EVP_PKEY *pkey, const char *kid, char *err, size_t errlen)
+{
+	if (a->nkeys == AUTH_KEYS_MAX) {
+		auth_err(err, errlen, "more than %d usable keys", AUTH_KEYS_MAX);
+		return false;
+	}
+	struct auth_key *k = &a->keys[a->nkeys];
+	BIO *mem = BIO_new(BIO_s_mem());
+	bool ok = mem && PEM_write_bio_PUBKEY(mem, pkey) == 1 && (k->pem = auth_bio_string(mem, &k->pem_len)) &&
+		  (!kid || (k->kid = strdup(kid)));
+	ERR_clear_error();
+	BIO_free(mem);
+	if (!ok) {
+		free(k->pem);
+		*k = (struct auth_key){0};
+		auth_err(err, errlen, "out of memory loading a key");
+		return false;
+	}
+	/* ES256 signatures are raw R || S (RFC 7518 3.4), 32 bytes each. */
+	k->sig_len = a->alg == JWT_ALG_ES256 ? 64 : (size_t)EVP_PKEY_get_size(pkey);
+	a->nkeys++;
+	return true;
+}
+
 /* Parses the public key ourselves and hands libjwt the re-exported PEM: what
  * libjwt verifies with is then exactly the one key we checked, not whatever
- * else the file holds after it. */
+ * else the file holds after it. A file whose first character (after white
+ * space) is '{' is a JWKS; anything else must be a PEM public key. */
 static bool auth_load_public_key(struct auth *a, const char *path, char *err, size_t errlen)
 {
 	static const char what[] = "INKASSO_JWT_PUBLIC_KEY_FILE";
-	EVP_PKEY *pkey = auth_read_pem_key(path, what, false, a->alg, a->alg_name, err, errlen);
-	BIO *mem = pkey ? BIO_new(BIO_s_mem()) : NULL;
-	bool ok = mem && PEM_write_bio_PUBKEY(mem, pkey) == 1 && (a->public_pem = auth_bio_string(mem, &a->public_len));
-	if (pkey && !ok)
-		auth_err(err, errlen, "out of memory loading %s", what);
-	/* ES256 signatures are raw R || S (RFC 7518 3.4), 32 bytes each. */
-	if (ok)
-		a->sig_len = a->alg == JWT_ALG_ES256 ? 64 : (size_t)EVP_PKEY_get_size(pkey);
-	ERR_clear_error();
-	EVP_PKEY_free(pkey);
-	BIO_free(mem);
+	size_t len = 0;
+	bool ok = false;
+	char *text = auth_read_key_file(path, what, &len, err, errlen);
+	if (!text)
+		return false;
+	if (text[strspn(text, " \t\r\n")] == '{') {
+		a->jwks = true;
+		ok = auth_load_jwks(a, text, len, path, err, errlen);
+	} else {
+		EVP_PKEY *pkey = auth_parse_pem_key(text, len, path, what, false, a->alg, a->alg_name, err, errlen);
+		ok = pkey && auth_key_add(a, pkey, NULL, err, errlen);
+		EVP_PKEY_free(pkey);
+	}
+	free(text);
 	return ok;
+}
+
+/* A malloc'd copy of an HS256 secret of at least AUTH_SECRET_MIN bytes. */
+static bool auth_secret_copy(const char *secret, const char *name, unsigned char **key, size_t *len, char *err,
+			     size_t errlen)
+{
+	size_t n = secret ? strlen(secret) : 0;
+	if (n < AUTH_SECRET_MIN) {
+		auth_err(err, errlen, "%s is missing or shorter than 32 bytes", name);
+		return false;
+	}
+	if (!(*key = malloc(n))) {
+		auth_err(err, errlen, "out of memory");
+		return false;
+	}
+	memcpy(*key, secret, n);
+	*len = n;
+	return true;
 }
 
 static char *auth_strdup_opt(const char *s, bool *oom)
@@ -241,25 +294,24 @@ struct auth *auth_new(const struct auth_config *cfg, char *err, size_t errlen)
 		goto out;
 	}
 	if (a->alg == JWT_ALG_HS256) {
-		size_t n = cfg->secret ? strlen(cfg->secret) : 0;
 		if (auth_is_set(cfg->public_key_file)) {
 			auth_err(err, errlen, "HS256 verifies with INKASSO_JWT_SECRET; "
 					      "INKASSO_JWT_PUBLIC_KEY_FILE is for RS256 or ES256");
 			goto out;
 		}
-		if (n < AUTH_SECRET_MIN) {
-			auth_err(err, errlen, "INKASSO_JWT_SECRET is missing or shorter than 32 bytes");
+		if (!auth_secret_copy(cfg->secret, "INKASSO_JWT_SECRET", &a->hmac_key, &a->hmac_len, err, errlen))
 			goto out;
-		}
-		a->hmac_key = malloc(n);
-		if (!a->hmac_key) {
-			auth_err(err, errlen, "out of memory");
+		/* Unset or empty: no previous secret (as an empty issuer is none). */
+		if (auth_is_set(cfg->secret_previous) &&
+		    !auth_secret_copy(cfg->secret_previous, "INKASSO_JWT_SECRET_PREVIOUS", &a->hmac_prev,
+				      &a->hmac_prev_len, err, errlen))
 			goto out;
-		}
-		memcpy(a->hmac_key, cfg->secret, n);
-		a->hmac_len = n;
-		a->sig_len = 32;
 	} else {
+		if (auth_is_set(cfg->secret_previous)) {
+			auth_err(err, errlen, "INKASSO_JWT_SECRET_PREVIOUS is for HS256; %s rotates keys with a JWKS "
+					      "in INKASSO_JWT_PUBLIC_KEY_FILE", a->alg_name);
+			goto out;
+		}
 		/* Separate slots: a secret next to a public key is how an HS256
 		 * token gets verified with the public PEM as HMAC key (libjwt #200). */
 		if (auth_is_set(cfg->secret)) {
@@ -294,8 +346,14 @@ void auth_free(struct auth *a)
 		return;
 	if (a->hmac_key)
 		explicit_bzero(a->hmac_key, a->hmac_len);
+	if (a->hmac_prev)
+		explicit_bzero(a->hmac_prev, a->hmac_prev_len);
 	free(a->hmac_key);
-	free(a->public_pem);
+	free(a->hmac_prev);
+	for (size_t i = 0; i < a->nkeys; i++) {
+		free(a->keys[i].kid);
+		free(a->keys[i].pem);
+	}
 	free(a->issuer);
 	free(a->audience);
 	free(a);

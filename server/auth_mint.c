@@ -66,6 +66,10 @@ char *auth_mint(const struct auth_config *cfg, const char *private_key_file, con
 		auth_err(err, errlen, "scope must be printable ASCII of at most 1024 bytes");
 		goto out;
 	}
+	if (cfg->kid && (!*cfg->kid || strlen(cfg->kid) > AUTH_KID_MAX || !auth_scope_ok(cfg->kid))) {
+		auth_err(err, errlen, "kid must be 1 to 256 bytes of printable ASCII");
+		goto out;
+	}
 	if (ttl < 1 || ttl > AUTH_TTL_MAX) {
 		auth_err(err, errlen, "ttl must be 1..31536000 seconds");
 		goto out;
@@ -106,7 +110,7 @@ char *auth_mint(const struct auth_config *cfg, const char *private_key_file, con
 	    jwt_add_grant_int(j, "exp", (long)(now + ttl)) != 0 ||
 	    (auth_is_set(cfg->issuer) && jwt_add_grant(j, "iss", cfg->issuer) != 0) ||
 	    (auth_is_set(cfg->audience) && jwt_add_grant(j, "aud", cfg->audience) != 0) ||
-	    jwt_set_alg(j, alg, key, (int)key_len) != 0) {
+	    jwt_set_alg(j, alg, key, (int)key_len) != 0 || (cfg->kid && jwt_add_header(j, "kid", cfg->kid) != 0)) {
 		auth_err(err, errlen, "cannot build the token");
 		goto out;
 	}

@@ -26,10 +26,10 @@ static int auth_b64_value(unsigned char c)
 	return -1;
 }
 
-/* Strict unpadded base64url (RFC 7515 2): no '=', no length of 4k+1, and the
- * unused low bits of the last character must be zero, so a segment has a
- * single spelling. libjwt's own decoder is laxer; we decide first. */
-static bool auth_b64url_decode(const char *s, size_t n, unsigned char *dst, size_t cap, size_t *outlen)
+/* No '=', no length of 4k+1, and the unused low bits of the last character
+ * must be zero, so a segment has a single spelling. libjwt's own decoder is
+ * laxer; we decide first. */
+bool auth_b64url_decode(const char *s, size_t n, unsigned char *dst, size_t cap, size_t *outlen)
 {
 	uint32_t acc = 0;
 	unsigned bits = 0;
@@ -113,9 +113,34 @@ static bool auth_json_str_eq(json_object *o, const char *want)
 	return s && n == strlen(want) && !memcmp(s, want, n);
 }
 
+/* With a JWKS, the key the header's kid names; "missing kid" or "unknown
+ * kid" otherwise. With a PEM key the kid is ignored, as before JWKS. */
+static const char *auth_pick_key(const struct auth *a, json_object *h, const struct auth_key **key)
+{
+	json_object *v;
+	size_t n;
+	const char *kid;
+	if (!a->jwks) {
+		*key = &a->keys[0];
+		return NULL;
+	}
+	if (!json_object_object_get_ex(h, "kid", &v))
+		return "missing kid";
+	if (!(kid = auth_json_str(v, &n)) || n == 0 || n > AUTH_KID_MAX)
+		return "unknown kid";
+	for (size_t i = 0; i < a->nkeys; i++) {
+		if (strlen(a->keys[i].kid) == n && !memcmp(a->keys[i].kid, kid, n)) {
+			*key = &a->keys[i];
+			return NULL;
+		}
+	}
+	return "unknown kid";
+}
+
 /* Pins the algorithm before libjwt sees the token: jwt_decode in 1.10.2
- * verifies with whatever `alg` the token names, including "none". */
-static const char *auth_check_header(const struct auth *a, const char *s, size_t n)
+ * verifies with whatever `alg` the token names, including "none". Picks the
+ * public key into *key (left NULL with HS256). */
+static const char *auth_check_header(const struct auth *a, const char *s, size_t n, const struct auth_key **key)
 {
 	const char *why = "malformed token";
 	json_object *h = auth_segment_object(s, n), *v;
@@ -135,7 +160,7 @@ static const char *auth_check_header(const struct auth *a, const char *s, size_t
 		if (!typ || strcasecmp(typ, "JWT"))
 			goto out;
 	}
-	why = NULL;
+	why = a->alg == JWT_ALG_HS256 ? NULL : auth_pick_key(a, h, key);
 out:
 	json_object_put(h);
 	return why;
@@ -287,11 +312,35 @@ static const char *auth_split(const char *authorization, const char **tok, size_
 
 /* A signature of the wrong length or spelling is refused before any crypto:
  * libjwt 1.10.2 decodes RS/ES signatures leniently (unused bits ignored). */
-static bool auth_sig_len_ok(const struct auth *a, const char *s, size_t n)
+static bool auth_sig_len_ok(size_t want, const char *s, size_t n)
 {
 	unsigned char sig[AUTH_SIG_MAX];
 	size_t len;
-	return auth_b64url_decode(s, n, sig, sizeof sig, &len) && len == a->sig_len;
+	return auth_b64url_decode(s, n, sig, sizeof sig, &len) && len == want;
+}
+
+/* jwt_decode with one key. Never a NULL or empty key: libjwt 1.10.2 then
+ * skips verification. *j is set only on success. */
+static bool auth_decode(const char *tok, const void *key, size_t key_len, jwt_t **j)
+{
+	jwt_t *got = NULL;
+	if (!key || key_len == 0 || key_len > INT_MAX || jwt_decode(&got, tok, key, (int)key_len) != 0) {
+		ERR_clear_error();
+		return false;
+	}
+	*j = got;
+	return true;
+}
+
+/* The signature under the pinned algorithm's key: HS256 under the secret,
+ * then the previous one (a rotation); RS256/ES256 under the key picked. The
+ * slot matches the pinned algorithm, so a public PEM is never an HMAC key. */
+static bool auth_signature_ok(const struct auth *a, const struct auth_key *key, const char *tok, jwt_t **j)
+{
+	if (a->alg == JWT_ALG_HS256)
+		return auth_decode(tok, a->hmac_key, a->hmac_len, j) ||
+		       (a->hmac_prev && auth_decode(tok, a->hmac_prev, a->hmac_prev_len, j));
+	return key && auth_decode(tok, key->pem, key->pem_len, j);
 }
 
 bool auth_verify(const struct auth *a, const char *authorization, int64_t now, struct auth_claims *out,
@@ -300,8 +349,7 @@ bool auth_verify(const struct auth *a, const char *authorization, int64_t now, s
 	const char *reason;
 	const char *tok = NULL;
 	size_t seg[3][2];
-	const unsigned char *key;
-	size_t key_len;
+	const struct auth_key *key = NULL;
 	jwt_t *j = NULL;
 	char *grants = NULL;
 	json_object *claims = NULL;
@@ -321,7 +369,7 @@ bool auth_verify(const struct auth *a, const char *authorization, int64_t now, s
 		reason = NULL;
 		goto out;
 	}
-	if ((reason = auth_check_header(a, tok + seg[0][0], seg[0][1])))
+	if ((reason = auth_check_header(a, tok + seg[0][0], seg[0][1], &key)))
 		goto out;
 	/* Our own look at the payload only classifies the failure: bad JSON is
 	 * "malformed token", not the "bad signature" jwt_decode would imply. */
@@ -329,16 +377,9 @@ bool auth_verify(const struct auth *a, const char *authorization, int64_t now, s
 	if (!auth_segment_is_object(tok + seg[1][0], seg[1][1]))
 		goto out;
 	reason = "bad signature";
-	if (!auth_sig_len_ok(a, tok + seg[2][0], seg[2][1]))
+	if (!auth_sig_len_ok(key ? key->sig_len : 32, tok + seg[2][0], seg[2][1]) ||
+	    !auth_signature_ok(a, key, tok, &j))
 		goto out;
-	/* Never a NULL or empty key: libjwt 1.10.2 then skips verification. The
-	 * slot matches the pinned algorithm, so the public PEM is never an HMAC key. */
-	key = a->alg == JWT_ALG_HS256 ? a->hmac_key : (const unsigned char *)a->public_pem;
-	key_len = a->alg == JWT_ALG_HS256 ? a->hmac_len : a->public_len;
-	if (!key || key_len == 0 || key_len > INT_MAX || jwt_decode(&j, tok, key, (int)key_len) != 0) {
-		ERR_clear_error();
-		goto out;
-	}
 	/* Belt and braces against a header parser differential: libjwt must have
 	 * verified with the algorithm we pinned, not one it read differently. */
 	if (jwt_get_alg(j) != a->alg) {

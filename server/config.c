@@ -3,11 +3,12 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_NUM };
 
 struct opt {
 	const char *flag;
@@ -15,7 +16,7 @@ struct opt {
 	enum opt_type type;
 	size_t offset;
 	size_t size;      /* OPT_STR: buffer size */
-	int min, max;     /* OPT_INT bounds */
+	int min, max;     /* OPT_INT and OPT_NUM bounds */
 	const char *def;  /* default as text */
 	const char *help;
 };
@@ -24,13 +25,16 @@ struct opt {
 #define STR(f, e, field, d, h) {f, e, OPT_STR, offsetof(struct config, field), FIELD_SIZE(field), 0, 0, d, h}
 #define INT(f, e, field, lo, hi, d, h) {f, e, OPT_INT, offsetof(struct config, field), 0, lo, hi, d, h}
 #define BOOL(f, e, field, d, h) {f, e, OPT_BOOL, offsetof(struct config, field), 0, 0, 1, d, h}
+#define NUM(f, e, field, lo, hi, d, h) {f, e, OPT_NUM, offsetof(struct config, field), 0, lo, hi, d, h}
 
 static const struct opt opts[] = {
 	STR("--listen", "INKASSO_LISTEN", listen, "127.0.0.1:8080", "host:port to listen on"),
 	STR("--db", "INKASSO_DB", db, "inkasso.db", "SQLite file, or a PostgreSQL URI (postgres://...)"),
 	STR("--jwt-secret", "INKASSO_JWT_SECRET", jwt_secret, "", "HS256 secret (>= 32 bytes)"),
+	STR("--jwt-secret-previous", "INKASSO_JWT_SECRET_PREVIOUS", jwt_secret_previous, "",
+	    "HS256: the previous secret, also accepted during a rotation (>= 32 bytes)"),
 	STR("--jwt-public-key-file", "INKASSO_JWT_PUBLIC_KEY_FILE", jwt_public_key_file, "",
-	    "PEM public key for RS256/ES256 (instead of a secret)"),
+	    "RS256/ES256 (instead of a secret): a PEM public key, or a JWKS whose keys tokens name by kid"),
 	STR("--jwt-alg", "INKASSO_JWT_ALG", jwt_alg, "HS256", "HS256, RS256 or ES256 (pinned)"),
 	STR("--jwt-issuer", "INKASSO_JWT_ISSUER", jwt_issuer, "", "required iss claim (unset: not checked)"),
 	STR("--jwt-audience", "INKASSO_JWT_AUDIENCE", jwt_audience, "", "required aud claim (unset: not checked)"),
@@ -59,6 +63,10 @@ static const struct opt opts[] = {
 	    "432000", "an endpoint failing this long (5 days) is disabled"),
 	INT("--event-retention-days", "INKASSO_EVENT_RETENTION_DAYS", event_retention_days, 1, 3650, "30",
 	    "events (and their delivery log) kept this long, then pruned"),
+	NUM("--tenant-rate", "INKASSO_TENANT_RATE", tenant_rate, 0, 1000000, "0",
+	    "requests per second per tenant, fractions allowed (0.5); over it: 429 (0 = no limit)"),
+	INT("--tenant-burst", "INKASSO_TENANT_BURST", tenant_burst, 0, 1000000, "0",
+	    "requests a tenant may send at once before the rate applies (0 = ceil(rate), at least 1)"),
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -89,6 +97,18 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, con
 	}
 	errno = 0;
 	char *end;
+	if (o->type == OPT_NUM) {
+		/* Plain decimals only: strtod would also take "inf", "nan" and hex. */
+		double d = strtod(val, &end);
+		if (errno || end == val || *end || strspn(val, "0123456789.") != strlen(val) || !isfinite(d) ||
+		    d < o->min || d > o->max) {
+			snprintf(err, errlen, "%s: expected a number in %d..%d (such as 0.5 or 20)", src, o->min,
+				 o->max);
+			return -1;
+		}
+		memcpy(field, &d, sizeof d);
+		return 0;
+	}
 	long v = strtol(val, &end, 10);
 	if (errno || end == val || *end || v < o->min || v > o->max) {
 		snprintf(err, errlen, "%s: expected an integer in %d..%d", src, o->min, o->max);

@@ -12,6 +12,7 @@ struct config {
 	char listen[128];          /* host:port */
 	char db[512];              /* SQLite file */
 	char jwt_secret[512];
+	char jwt_secret_previous[512]; /* HS256: also accepted during a rotation; "" = none */
 	char jwt_public_key_file[512];
 	char jwt_alg[8];
 	char jwt_issuer[256];
@@ -32,6 +33,8 @@ struct config {
 	int webhook_workers;
 	int webhook_disable_after_s; /* an endpoint failing this long is disabled */
 	int event_retention_days;
+	double tenant_rate;        /* requests per second per tenant; 0 = no limit */
+	int tenant_burst;          /* bucket size; 0 = one second's worth (ceil(rate), at least 1) */
 };
 
 /* Fills cfg with the defaults, then the environment. Returns 0, or -1 with a

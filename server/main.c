@@ -20,6 +20,7 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/openapi_embed.h"
+#include "server/rate_limit.h"
 #include "server/request.h"
 #include "server/router.h"
 #include "server/routes.h"
@@ -38,9 +39,10 @@ static void usage(FILE *f)
 		   "Usage:\n"
 		   "  inkasso serve [flags]           run the HTTP service\n"
 		   "  inkasso token --tenant T --scope \"cases:read cases:write\" [--sub WHO] [--ttl 3600]\n"
-		   "                [--key PEM]\n"
+		   "                [--key PEM [--kid KID]]\n"
 		   "                                  print a bearer token signed with the configured\n"
-		   "                                  secret (HS256) or the private key PEM (RS256/ES256)\n"
+		   "                                  secret (HS256) or the private key PEM (RS256/ES256),\n"
+		   "                                  naming its key in a JWKS by --kid\n"
 		   "  inkasso healthcheck [--url URL] exit 0 if GET URL (default: /healthz on\n"
 		   "                                  INKASSO_LISTEN) answers 200; for container health\n"
 		   "  inkasso webhook-listen --listen 127.0.0.1:8099 --secret whsec_...\n"
@@ -60,6 +62,7 @@ static struct auth_config auth_config_of(const struct config *cfg)
 	struct auth_config ac = {
 		.alg = cfg->jwt_alg,
 		.secret = *cfg->jwt_public_key_file ? NULL : cfg->jwt_secret,
+		.secret_previous = *cfg->jwt_secret_previous ? cfg->jwt_secret_previous : NULL,
 		.public_key_file = *cfg->jwt_public_key_file ? cfg->jwt_public_key_file : NULL,
 		.issuer = *cfg->jwt_issuer ? cfg->jwt_issuer : NULL,
 		.audience = *cfg->jwt_audience ? cfg->jwt_audience : NULL,
@@ -111,6 +114,17 @@ static int cmd_serve(struct config *cfg)
 	if (!app.auth) {
 		fprintf(stderr, "inkasso: %s\n", err);
 		return 2;
+	}
+	if (cfg->tenant_rate > 0 && !(app.rate_limit = rate_limit_new(cfg->tenant_rate, cfg->tenant_burst))) {
+		fprintf(stderr, "inkasso: out of memory for the tenant rate limit\n");
+		auth_free(app.auth);
+		return 2;
+	}
+	if (app.rate_limit) {
+		char rate[32], burst[32];
+		snprintf(rate, sizeof rate, "%g", cfg->tenant_rate);
+		snprintf(burst, sizeof burst, "%lld", (long long)rate_burst_of(cfg->tenant_rate, cfg->tenant_burst));
+		log_write(LOG_INFO, "tenant rate limit", "per_second", rate, "burst", burst, NULL);
 	}
 	/* Signals are taken by sigwait below; block them before any thread
 	 * starts so that every thread inherits the mask. */
@@ -211,6 +225,7 @@ out:
 	webhooks_stop(hooks);
 	store_close(app.store);
 	auth_free(app.auth);
+	rate_limit_free(app.rate_limit);
 	if (rc == 0)
 		log_write(LOG_INFO, "stopped", NULL);
 	return rc;
@@ -218,7 +233,7 @@ out:
 
 static int cmd_token(struct config *cfg, int argc, char **argv, int i)
 {
-	const char *tenant = NULL, *scope = "cases:read cases:write", *key = NULL, *sub = NULL;
+	const char *tenant = NULL, *scope = "cases:read cases:write", *key = NULL, *sub = NULL, *kid = NULL;
 	long ttl = 3600;
 	char err[512];
 	while (i < argc) {
@@ -244,6 +259,8 @@ static int cmd_token(struct config *cfg, int argc, char **argv, int i)
 			sub = argv[i + 1];
 		else if (!strcmp(argv[i], "--key"))
 			key = argv[i + 1];
+		else if (!strcmp(argv[i], "--kid"))
+			kid = argv[i + 1];
 		else if (!strcmp(argv[i], "--ttl")) {
 			char *end;
 			errno = 0;
@@ -263,6 +280,7 @@ static int cmd_token(struct config *cfg, int argc, char **argv, int i)
 		return 2;
 	}
 	struct auth_config ac = auth_config_of(cfg);
+	ac.kid = kid;
 	char *tok = auth_mint(&ac, key, tenant, scope, sub, ttl, (int64_t)time(NULL), err, sizeof err);
 	if (!tok) {
 		fprintf(stderr, "inkasso token: %s\n", err);

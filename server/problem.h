@@ -82,6 +82,11 @@
 	  "This Idempotency-Key was used with a different body",                                                       \
 	  "The Idempotency-Key was used within the last 7 days with another method, path or body.",                    \
 	  "Use a new key for a new request; a retry of the first request must send the same body.")                    \
+	X(RATE_LIMITED, 429, "rate_limited", "Too many requests for this tenant; retry after Retry-After",             \
+	  "The tenant sent more requests than INKASSO_TENANT_RATE per second allows beyond its burst of "              \
+	  "INKASSO_TENANT_BURST (counted per replica, after the token is verified). Nothing was done.",                \
+	  "Wait the Retry-After seconds, then send the request again (a POST with the same Idempotency-Key). "         \
+	  "Spread requests out, or ask the operator for a higher rate.")                                               \
 	X(HEADERS_TOO_LARGE, 431, "headers_too_large", "Request headers are too large",                                \
 	  "The request headers exceed what the service takes (32 KiB of memory per connection).",                      \
 	  "Send fewer or shorter headers.")                                                                            \

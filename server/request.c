@@ -20,6 +20,7 @@
 #include "server/conn_deadline.h"
 #include "server/http_metrics.h"
 #include "server/problem.h"
+#include "server/rate_limit.h"
 #include "server/router.h"
 
 struct server {
@@ -158,6 +159,23 @@ static bool authorize_or_problem(struct MHD_Connection *conn, struct app *app, c
 	return false;
 }
 
+/* A tenant over its rate is answered 429 before anything else is done for
+ * it; requests without a valid token never get here (401 first). */
+static bool within_rate_or_problem(struct app *app, const struct auth_claims *claims, struct reply *out)
+{
+	struct timespec now;
+	int retry_after = 1;
+	if (!app->rate_limit)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (rate_limit_take(app->rate_limit, claims->tenant, (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec,
+			    &retry_after))
+		return true;
+	reply_problem(out, PROBLEM_RATE_LIMITED, "this tenant sends more requests than INKASSO_TENANT_RATE allows");
+	out->retry_after = retry_after;
+	return false;
+}
+
 static const char *slot_name(const struct req_ctx *ctx) { return ctx->srv->router->paths[ctx->slot]; }
 
 /* A handler that answered must have put a status into its reply. */
@@ -198,7 +216,8 @@ static bool dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const cha
 		return false;
 	}
 	struct auth_claims claims;
-	if (route->scopes && !authorize_or_problem(conn, ctx->srv->app, route, &claims, out))
+	if (route->scopes && (!authorize_or_problem(conn, ctx->srv->app, route, &claims, out) ||
+			      !within_rate_or_problem(ctx->srv->app, &claims, out)))
 		return false;
 
 	struct query_collect qc = {.n = 0};
