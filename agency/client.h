@@ -55,11 +55,12 @@ struct agency_result {
 struct agency_client;
 
 /* Where and how the agency is reached: what the forwarder, the sync and the
- * key check each need to make their own clients. base_url is borrowed. */
+ * key check each need to make their own clients. The URLs are borrowed. */
 struct agency_options {
-	const char *base_url; /* checked as agency_base_url_ok */
-	int timeout_ms;       /* total per call, 1..600000 */
-	bool allow_http;      /* plain http to a non-loopback agency */
+	const char *base_url;    /* production (INKASSO_AGENCY_URL); checked as agency_base_url_ok */
+	const char *staging_url; /* staging (INKASSO_AGENCY_STAGING_URL), checked alike; NULL or "": none */
+	int timeout_ms;          /* total per call, 1..600000 */
+	bool allow_http;         /* plain http to a non-loopback agency */
 };
 
 /* Checks a base URL: https://host[:port][/path], or http:// when allow_http

@@ -10,6 +10,7 @@
 
 #include "agency/backoff.h"
 #include "agency/client.h"
+#include "agency/clients.h"
 #include "agency/mapping.h"
 #include "lib/dates.h"
 #include "lib/ids.h"
@@ -25,7 +26,7 @@ struct forwarder {
 	atomic_bool stop;
 	int nworkers;
 	pthread_t threads[FORWARDER_MAX_WORKERS];
-	struct agency_client *clients[FORWARDER_MAX_WORKERS];
+	struct agency_clients clients[FORWARDER_MAX_WORKERS]; /* a worker's, one per environment */
 	struct worker_arg {
 		struct forwarder *f;
 		int index;
@@ -258,8 +259,9 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 	metrics_forwarder_retry();
 }
 
-static void deliver(struct forwarder *f, struct agency_client *ac, const struct outbox_item *it)
+static void deliver(struct forwarder *f, const struct agency_clients *clients, const struct outbox_item *it)
 {
+	struct agency_client *ac = NULL;
 	struct agency_result res = {.retry_after_s = -1};
 	struct delivery d;
 	const char *missing = NULL;
@@ -272,6 +274,11 @@ static void deliver(struct forwarder *f, struct agency_client *ac, const struct 
 		snprintf(res.message, sizeof res.message, "%s not readable", missing ? missing : "the delivery");
 	else if (!d.has_settings || !d.settings.api_key_set)
 		snprintf(res.message, sizeof res.message, "the tenant has no agency api key");
+	/* The tenant's environment as its settings say now: a tenant moved
+	 * to production sends what still waits there. */
+	else if (!(ac = agency_clients_pick(clients, d.settings.environment)))
+		snprintf(res.message, sizeof res.message, "the tenant's agency environment %s has no URL configured",
+			 agency_environment_name(d.settings.environment));
 	else if (it->kind == OUTBOX_CREATE)
 		a = deliver_create(ac, it, &d, &res, &lookup_next);
 	else
@@ -290,12 +297,12 @@ static void *worker(void *p)
 {
 	struct worker_arg *arg = p;
 	struct forwarder *f = arg->f;
-	struct agency_client *ac = f->clients[arg->index];
+	const struct agency_clients *clients = &f->clients[arg->index];
 	while (!atomic_load(&f->stop)) {
 		struct outbox_item it;
 		enum store_result r = store_outbox_claim(f->st, dates_now_ms(), lease_ms(f), &it);
 		if (r == STORE_OK)
-			deliver(f, ac, &it);
+			deliver(f, clients, &it);
 		else
 			nap_ms(IDLE_POLL_MS);
 	}
@@ -317,12 +324,9 @@ struct forwarder *forwarder_start(struct store *st, const struct forwarder_optio
 	}
 	f->st = st;
 	f->opt = *opt;
-	for (int i = 0; i < workers; i++) {
-		f->clients[i] = agency_client_new(opt->agency.base_url, opt->agency.timeout_ms,
-						  opt->agency.allow_http, err, errlen);
-		if (!f->clients[i])
+	for (int i = 0; i < workers; i++)
+		if (!agency_clients_init(&f->clients[i], &opt->agency, err, errlen))
 			goto fail;
-	}
 	int64_t requeued = 0;
 	if (store_outbox_requeue_sending(st, &requeued) < 0) {
 		snprintf(err, errlen, "cannot requeue the outbox");
@@ -347,7 +351,7 @@ struct forwarder *forwarder_start(struct store *st, const struct forwarder_optio
 	return f;
 fail:
 	for (int i = 0; i < FORWARDER_MAX_WORKERS; i++)
-		agency_client_free(f->clients[i]);
+		agency_clients_free(&f->clients[i]);
 	free(f);
 	return NULL;
 }
@@ -360,6 +364,6 @@ void forwarder_stop(struct forwarder *f)
 	for (int i = 0; i < f->nworkers; i++)
 		pthread_join(f->threads[i], NULL);
 	for (int i = 0; i < FORWARDER_MAX_WORKERS; i++)
-		agency_client_free(f->clients[i]);
+		agency_clients_free(&f->clients[i]);
 	free(f);
 }

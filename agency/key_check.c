@@ -12,6 +12,7 @@
 
 struct check {
 	char api_key[AGENCY_KEY_MAX + 2]; /* one byte more: a longer key still reads as too long */
+	enum agency_environment env;
 	void (*done)(void *ctx, int valid);
 	void *ctx;
 	struct check *next;
@@ -23,10 +24,10 @@ struct key_check {
 	int queued;
 	int nthreads;
 	pthread_t threads[KEY_CHECK_THREADS];
-	struct agency_client *clients[KEY_CHECK_THREADS];
+	struct agency_clients clients[KEY_CHECK_THREADS];
 	struct worker {
 		struct key_check *kc;
-		struct agency_client *ac;
+		const struct agency_clients *clients;
 	} workers[KEY_CHECK_THREADS];
 };
 
@@ -34,6 +35,8 @@ int key_check_once(struct agency_client *ac, const char *api_key)
 {
 	struct agency_validation v;
 	struct agency_result res;
+	if (!ac)
+		return -1;
 	switch (agency_validate(ac, api_key, &v, &res)) {
 	case AGENCY_OK:
 		return v.is_valid ? 1 : 0;
@@ -62,7 +65,7 @@ static void *worker_main(void *arg)
 		bool stopping = kc->w.stop;
 		pthread_mutex_unlock(&kc->w.lock);
 		/* Stopping: what still waits is answered without asking the agency. */
-		int valid = stopping ? -1 : key_check_once(w->ac, c->api_key);
+		int valid = stopping ? -1 : key_check_once(agency_clients_pick(w->clients, c->env), c->api_key);
 		explicit_bzero(c->api_key, sizeof c->api_key);
 		c->done(c->ctx, valid);
 		free(c);
@@ -84,14 +87,11 @@ struct key_check *key_check_start(const struct agency_options *agency, char *err
 		free(kc);
 		return NULL;
 	}
-	for (int i = 0; i < KEY_CHECK_THREADS; i++) {
-		kc->clients[i] =
-			agency_client_new(agency->base_url, agency->timeout_ms, agency->allow_http, err, errlen);
-		if (!kc->clients[i])
+	for (int i = 0; i < KEY_CHECK_THREADS; i++)
+		if (!agency_clients_init(&kc->clients[i], agency, err, errlen))
 			goto fail;
-	}
 	for (int i = 0; i < KEY_CHECK_THREADS; i++) {
-		kc->workers[i] = (struct worker){kc, kc->clients[i]};
+		kc->workers[i] = (struct worker){kc, &kc->clients[i]};
 		if (pthread_create(&kc->threads[i], NULL, worker_main, &kc->workers[i]) != 0) {
 			snprintf(err, errlen, "cannot start a key check thread");
 			goto fail;
@@ -112,12 +112,13 @@ void key_check_stop(struct key_check *kc)
 	for (int i = 0; i < kc->nthreads; i++)
 		pthread_join(kc->threads[i], NULL);
 	for (int i = 0; i < KEY_CHECK_THREADS; i++)
-		agency_client_free(kc->clients[i]);
+		agency_clients_free(&kc->clients[i]);
 	wake_destroy(&kc->w);
 	free(kc);
 }
 
-void key_check_submit(struct key_check *kc, const char *api_key, void (*done)(void *ctx, int valid), void *ctx)
+void key_check_submit(struct key_check *kc, enum agency_environment env, const char *api_key,
+		      void (*done)(void *ctx, int valid), void *ctx)
 {
 	assert(done);
 	struct check *c = kc ? calloc(1, sizeof *c) : NULL;
@@ -126,6 +127,7 @@ void key_check_submit(struct key_check *kc, const char *api_key, void (*done)(vo
 		return;
 	}
 	snprintf(c->api_key, sizeof c->api_key, "%s", api_key ? api_key : "");
+	c->env = env;
 	c->done = done;
 	c->ctx = ctx;
 	pthread_mutex_lock(&kc->w.lock);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "agency/client.h"
+#include "agency/clients.h"
 #include "agency/status_map.h"
 #include "lib/dates.h"
 #include "lib/log.h"
@@ -33,7 +34,7 @@ struct sync_pauses {
 struct sync {
 	struct store *st;
 	int interval_s;
-	struct agency_client *ac;
+	struct agency_clients clients;
 	struct sync_pauses pauses; /* the sync thread's only */
 	pthread_t thread;
 	struct wake wake; /* stops the loop */
@@ -231,7 +232,7 @@ static int import_settlement(void *ctx, const struct agency_settlement_report *s
 
 struct round_ctx {
 	struct store *st;
-	struct agency_client *ac;
+	const struct agency_clients *clients;
 	struct sync_pauses *pauses; /* NULL: none kept across rounds */
 	int64_t every_ms;           /* a tenant's rounds at most this often, whichever replica runs them */
 };
@@ -245,10 +246,18 @@ struct round_ctx {
 static int sync_tenant(void *ctx, const char *tenant, const struct agency_settings *settings)
 {
 	struct round_ctx *rc = ctx;
-	struct tenant_round t = {
-		.st = rc->st, .ac = rc->ac, .tenant = tenant, .settings = settings, .retry_after_s = -1};
+	struct tenant_round t = {.st = rc->st,
+				 .ac = agency_clients_pick(rc->clients, settings->environment),
+				 .tenant = tenant,
+				 .settings = settings,
+				 .retry_after_s = -1};
 	if (!settings->api_key_set)
 		return 0;
+	if (!t.ac) { /* staging chosen, then the staging URL taken away: nothing to ask */
+		log_write(LOG_WARN, "sync: the tenant's agency environment has no URL", "tenant", tenant,
+			  "agency_environment", agency_environment_name(settings->environment), NULL);
+		return 0;
+	}
 	struct sync_pause *p = pause_of(rc->pauses, tenant);
 	if (p && mono_ms() < p->not_before_ms)
 		return 0; /* the agency's Retry-After has not passed: not this round */
@@ -298,16 +307,17 @@ static int sync_tenant(void *ctx, const char *tenant, const struct agency_settin
 	return 0;
 }
 
-static void sync_round_paced(struct store *st, struct agency_client *ac, struct sync_pauses *pauses, int64_t every_ms)
+static void sync_round_paced(struct store *st, const struct agency_clients *clients, struct sync_pauses *pauses,
+			     int64_t every_ms)
 {
-	struct round_ctx rc = {st, ac, pauses, every_ms};
+	struct round_ctx rc = {st, clients, pauses, every_ms};
 	if (store_tenants_with_settings(st, sync_tenant, &rc) < 0)
 		log_write(LOG_ERROR, "sync: cannot list tenants", NULL);
 }
 
-void sync_round(struct store *st, struct agency_client *ac)
+void sync_round(struct store *st, const struct agency_clients *clients)
 {
-	sync_round_paced(st, ac, NULL, 0);
+	sync_round_paced(st, clients, NULL, 0);
 }
 
 static void *sync_loop(void *p)
@@ -316,7 +326,7 @@ static void *sync_loop(void *p)
 	for (;;) {
 		/* Half a second of slack: this loop's own next round comes a full
 		 * interval after its last, which a millisecond must not defer. */
-		sync_round_paced(s->st, s->ac, &s->pauses, (int64_t)s->interval_s * 1000 - 500);
+		sync_round_paced(s->st, &s->clients, &s->pauses, (int64_t)s->interval_s * 1000 - 500);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += s->interval_s;
@@ -342,15 +352,14 @@ struct sync *sync_start(struct store *st, const struct agency_options *agency, i
 	s->interval_s = interval_s;
 	if (store_sync_rounds_release(st) < 0)
 		log_write(LOG_WARN, "sync: the turns of the previous process could not be released", NULL);
-	s->ac = agency_client_new(agency->base_url, agency->timeout_ms, agency->allow_http, err, errlen);
-	if (!s->ac) {
+	if (!agency_clients_init(&s->clients, agency, err, errlen)) {
 		free(s);
 		return NULL;
 	}
 	bool woke = wake_init(&s->wake);
 	if (!woke || pthread_create(&s->thread, NULL, sync_loop, s) != 0) {
 		snprintf(err, errlen, "cannot start the sync thread");
-		agency_client_free(s->ac);
+		agency_clients_free(&s->clients);
 		if (woke)
 			wake_destroy(&s->wake);
 		free(s);
@@ -365,7 +374,7 @@ void sync_stop(struct sync *s)
 		return;
 	wake_stop(&s->wake);
 	pthread_join(s->thread, NULL);
-	agency_client_free(s->ac);
+	agency_clients_free(&s->clients);
 	wake_destroy(&s->wake);
 	free(s);
 }

@@ -7,6 +7,7 @@
 #define INKASSO_AGENCY_SYNC_H
 
 #include "agency/client.h"
+#include "agency/clients.h"
 #include "store/store_agency.h"
 
 #define SYNC_PAYMENT_WINDOW_DAYS 30     /* payments are re-read this far back */
@@ -15,13 +16,15 @@
 struct sync;
 
 /* Starts the sync thread (the first round at once, then one every
- * interval_s seconds). agency is copied, its strings borrowed. NULL with a
- * reason in err when the agency URL is unusable. */
+ * interval_s seconds), with a client per environment of agency (read at
+ * once; its strings are not kept). NULL with a reason in err when an agency
+ * URL is unusable. */
 struct sync *sync_start(struct store *st, const struct agency_options *agency, int interval_s, char *err,
 			size_t errlen);
 /* Stops after the call in progress and frees. NULL-safe. */
 void sync_stop(struct sync *s);
-/* One round for every tenant, on the caller's thread (tests, the loop). */
-void sync_round(struct store *st, struct agency_client *ac);
+/* One round for every tenant, on the caller's thread (tests, the loop), each
+ * tenant's calls on the client of its agency environment. */
+void sync_round(struct store *st, const struct agency_clients *clients);
 
 #endif

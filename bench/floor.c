@@ -284,7 +284,7 @@ int main(int argc, char **argv)
 				      p.in.invoice_json, p.in.debtor_json) + 500; /* ~ the 201 body */
 	memset(p.body + strlen(p.body), ' ', p.body_len - strlen(p.body));
 	for (int i = 0; i < TENANTS; i++)
-		if (store_settings_put(st, tenant_names[i], &set) != STORE_OK)
+		if (store_settings_put(st, tenant_names[i], &set, NULL) != STORE_OK)
 			die("store_settings_put", tenant_names[i]);
 
 	/* store-1: the service's own create, one transaction (and fsync) per case. */

@@ -681,7 +681,7 @@ int main(int argc, char **argv)
 		a->api_key_set = true;
 		a->api_key_valid = 1;
 		fmt_ts(start_ms - DAY_MS, a->updated_at);
-		if (store_settings_put(s, tenant_name[t], a) != STORE_OK)
+		if (store_settings_put(s, tenant_name[t], a, NULL) != STORE_OK)
 			die("store_settings_put %s", tenant_name[t]);
 	}
 	unsigned char key[32];

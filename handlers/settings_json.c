@@ -32,7 +32,7 @@ static void take(char *dst, size_t cap, const char *src)
 bool settings_from_json(json_object *body, bool had_key, struct agency_settings *s, struct field_errors *errs)
 {
 	const char *creditor = NULL, *key = NULL;
-	int service = -1, customer_type = -1;
+	int service = -1, customer_type = -1, environment = -1;
 	int64_t overdue = s->min_days_overdue, wait = s->reminder_wait_days, min_amount = s->min_amount;
 	/* The api key goes into a header line: printable ASCII without spaces. */
 	const struct jr_field fields[] = {
@@ -47,6 +47,8 @@ bool settings_from_json(json_object *body, bool had_key, struct agency_settings 
 		JR_INT("reminder_wait_days", 0, 365, 0, &wait),
 		JR_INT("min_amount", 1, 10000000000000LL, 0, &min_amount),
 		JR_BOOL("enabled", &s->enabled),
+		{.name = "agency_environment", .kind = JR_K_ENUM, .flags = JR_NOT_EMPTY | JR_TOKEN,
+		 .max = sizeof "production" - 1, .names = agency_environment_names, .dst = &environment},
 		JR_END,
 	};
 	bool ok = json_read(body, "", fields, &(const struct jr_context){.errs = errs});
@@ -60,6 +62,8 @@ bool settings_from_json(json_object *body, bool had_key, struct agency_settings 
 		take(s->service, sizeof s->service, services[service]);
 	if (customer_type >= 0)
 		take(s->customer_type, sizeof s->customer_type, customer_types[customer_type]);
+	if (environment >= 0)
+		s->environment = (enum agency_environment)environment;
 	s->min_days_overdue = (int)overdue;
 	s->reminder_wait_days = (int)wait;
 	s->min_amount = min_amount;
@@ -79,6 +83,10 @@ void settings_json_write(struct buf *b, const struct agency_settings *s)
 	jw_kbool(b, false, "enabled", s->enabled);
 	jw_key(b, false, "api_key_valid");
 	buf_puts(b, s->api_key_valid < 0 ? "null" : s->api_key_valid ? "true" : "false");
+	jw_kstr(b, false, "agency_environment", agency_environment_name(s->environment));
 	jw_kstr(b, false, "updated_at", s->updated_at);
+	/* The stored actor is JSON text this service wrote (store_actor_json). */
+	jw_key(b, false, "actor");
+	buf_puts(b, s->actor[0] ? s->actor : "null");
 	buf_putc(b, '}');
 }

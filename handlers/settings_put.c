@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* PUT /v1/agency-settings: replace the tenant's settings. A body without
- * api_key keeps the stored key. The key is checked with the agency's
+ * api_key keeps the stored key; agency_environment staging needs
+ * INKASSO_AGENCY_STAGING_URL (422 otherwise). The token's sub and the
+ * request id are recorded as the change's actor. The key is checked with the agency's
  * validate call when an agency is configured, on the key checker's threads
  * (agency/key_check.h): the request is deferred meanwhile and holds no HTTP
  * thread. The settings are saved in every case, and api_key_valid says what
  * the agency answered (null: no answer, within INKASSO_AGENCY_TIMEOUT_MS). */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +19,7 @@
 #include "handlers/store_problem.h"
 #include "server/app.h"
 #include "server/auth.h"
+#include "server/config.h"
 #include "server/problem.h"
 
 /* A PUT waiting for the agency's answer on the key. */
@@ -24,17 +28,25 @@ struct settings_job {
 	struct key_check *kc;
 	struct agency_settings s;
 	char tenant[sizeof ((struct auth_claims *)0)->tenant];
+	char sub[sizeof ((struct auth_claims *)0)->sub];  /* the actor, "" without a sub */
+	char request_id[65];
 	void (*wake)(void *wake_ctx);
 	void *wake_ctx;
 };
 
-/* Saves the settings and writes the answer. */
-static enum handler_result save(struct store *store, const char *tenant, const struct agency_settings *s,
-				struct reply *out)
+/* Saves the settings with their actor and writes the answer, which shows
+ * that actor as a GET will. */
+static enum handler_result save(struct store *store, const char *tenant, struct agency_settings *s, const char *sub,
+				const char *request_id, struct reply *out)
 {
-	enum store_result r = store_settings_put(store, tenant, s);
+	const struct store_actor actor = {.sub = sub[0] ? sub : NULL, .request_id = request_id};
+	enum store_result r = store_settings_put(store, tenant, s, &actor);
 	if (r != STORE_OK)
 		return reply_store_problem(out, r);
+	struct buf b = {0};
+	const char *json = store_actor_json(&actor, &b);
+	snprintf(s->actor, sizeof s->actor, "%s", json ? json : "");
+	buf_free(&b);
 	reply_json(out, 200);
 	settings_json_write(&out->body, s);
 	return HANDLER_ANSWERED;
@@ -59,13 +71,13 @@ static void check_start(void *job, void (*wake)(void *), void *wake_ctx)
 	struct settings_job *j = job;
 	j->wake = wake;
 	j->wake_ctx = wake_ctx;
-	key_check_submit(j->kc, j->s.api_key, key_checked, j);
+	key_check_submit(j->kc, j->s.environment, j->s.api_key, key_checked, j);
 }
 
 static void check_finish(void *job, struct reply *out)
 {
 	struct settings_job *j = job;
-	save(j->store, j->tenant, &j->s, out);
+	save(j->store, j->tenant, &j->s, j->sub, j->request_id, out);
 	job_free(j);
 }
 
@@ -90,14 +102,20 @@ enum handler_result handle_settings_put(const struct request *req, struct reply 
 		s.api_key_set = true;
 		s.api_key_valid = stored.api_key_valid;
 	}
-	if (!settings_from_json(body, s.api_key_set, &s, &errs)) {
+	bool ok = settings_from_json(body, s.api_key_set, &s, &errs);
+	if (s.environment == AGENCY_ENV_STAGING && (!req->app->cfg || !req->app->cfg->agency_staging_url[0])) {
+		field_errors_add(&errs, "/agency_environment", "environment_not_configured",
+				 "this service has no staging agency (INKASSO_AGENCY_STAGING_URL is not set)");
+		ok = false;
+	}
+	if (!ok) {
 		reply_field_problem(out, PROBLEM_VALIDATION_FAILED, &errs);
 		goto out;
 	}
 	memcpy(s.updated_at, req->now, sizeof s.updated_at);
 	s.api_key_valid = -1;
 	if (!req->app->key_check) { /* no agency configured: nothing to ask */
-		done = save(req->app->store, req->claims->tenant, &s, out);
+		done = save(req->app->store, req->claims->tenant, &s, req->claims->sub, req->request_id, out);
 		goto out;
 	}
 	struct settings_job *j = calloc(1, sizeof *j);
@@ -109,6 +127,8 @@ enum handler_result handle_settings_put(const struct request *req, struct reply 
 	j->kc = req->app->key_check;
 	j->s = s;
 	memcpy(j->tenant, req->claims->tenant, sizeof j->tenant);
+	memcpy(j->sub, req->claims->sub, sizeof j->sub);
+	snprintf(j->request_id, sizeof j->request_id, "%s", req->request_id);
 	*req->defer = (struct deferral){.job = j, .start = check_start, .finish = check_finish};
 	done = HANDLER_DEFERRED;
 out:

@@ -18,6 +18,7 @@ struct config {
 	char jwt_issuer[256];
 	char jwt_audience[256];
 	char agency_url[512];      /* "" = no agency configured */
+	char agency_staging_url[512]; /* the agency's staging environment; "" = none */
 	char log_level[8];
 	int sync_interval;         /* seconds */
 	int retry_base_ms;

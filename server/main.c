@@ -74,6 +74,7 @@ static struct agency_options agency_options_of(const struct config *cfg)
 {
 	return (struct agency_options){
 		.base_url = cfg->agency_url,
+		.staging_url = cfg->agency_staging_url,
 		.timeout_ms = cfg->agency_timeout_ms,
 		.allow_http = cfg->agency_allow_http,
 	};
@@ -159,6 +160,11 @@ static int cmd_serve(struct config *cfg)
 	app.openapi = inkasso_openapi_start;
 	app.openapi_len = (size_t)(inkasso_openapi_end - inkasso_openapi_start);
 
+	if (*cfg->agency_staging_url && !*cfg->agency_url) {
+		/* Production tenants would queue for ever beside staging ones. */
+		fprintf(stderr, "inkasso: INKASSO_AGENCY_STAGING_URL needs INKASSO_AGENCY_URL (production) too\n");
+		goto out;
+	}
 	if (*cfg->agency_url) {
 		struct forwarder_options fo = {
 			.agency = agency_options_of(cfg),
@@ -172,7 +178,7 @@ static int cmd_serve(struct config *cfg)
 		syn = fwd ? sync_start(app.store, &ao, cfg->sync_interval, err, sizeof err) : NULL;
 		app.key_check = syn ? key_check_start(&ao, err, sizeof err) : NULL;
 		if (!app.key_check) {
-			fprintf(stderr, "inkasso: INKASSO_AGENCY_URL: %s\n", err);
+			fprintf(stderr, "inkasso: %s\n", err); /* err names the variable */
 			goto out;
 		}
 	} else {

@@ -24,6 +24,11 @@ const char *const payment_kind_names[PAYMENT__COUNT + 1] = {
 	[PAYMENT_CREDIT_NOTE] = "credit_note",
 };
 
+const char *const agency_environment_names[AGENCY_ENV__COUNT + 1] = {
+	[AGENCY_ENV_PRODUCTION] = "production",
+	[AGENCY_ENV_STAGING] = "staging",
+};
+
 const char *const outbox_kind_names[] = {
 	[OUTBOX_CREATE] = "create", [OUTBOX_ACTION] = "action", [OUTBOX_PAYMENT] = "payment", NULL,
 };
@@ -44,6 +49,10 @@ int case_status_parse(const char *name) { return index_of(status_names, CASE__CO
 const char *action_type_name(enum action_type t) { return name_at(action_type_names, ACTION__COUNT, (int)t); }
 int action_type_parse(const char *name) { return index_of(action_type_names, ACTION__COUNT, name); }
 const char *payment_kind_name(enum payment_kind k) { return name_at(payment_kind_names, PAYMENT__COUNT, (int)k); }
+const char *agency_environment_name(enum agency_environment e)
+{
+	return name_at(agency_environment_names, AGENCY_ENV__COUNT, (int)e);
+}
 const char *outbox_kind_name(enum outbox_kind k) { return name_at(outbox_kind_names, OUTBOX_PAYMENT + 1, (int)k); }
 
 bool rows_status_in(const char *status, unsigned mask)
@@ -99,6 +108,8 @@ void rows_settings_cols(struct agency_settings *s, struct db_col *cols)
 		DB_COL_BOOL(&s->enabled),
 		DB_COL_INT(&s->api_key_valid, -1),
 		DB_COL_COPY(s->updated_at),
+		DB_COL_NAME((int *)&s->environment, agency_environment_names),
+		DB_COL_COPY(s->actor),
 		DB_END_COL,
 	};
 	memcpy(cols, c, sizeof c);

@@ -31,8 +31,8 @@ void rows_case_read(const struct db_row *row, int i, void *dst);
  * reads them; rows_settings_done completes what the row implies. */
 #define SETTINGS_COLUMNS                                                                    \
 	"creditor_reference, api_key, service, customer_type, min_days_overdue,"               \
-	" reminder_wait_days, min_amount, enabled, api_key_valid, updated_at"
-#define SETTINGS_NCOLUMNS 10
+	" reminder_wait_days, min_amount, enabled, api_key_valid, updated_at, agency_environment, actor"
+#define SETTINGS_NCOLUMNS 12
 void rows_settings_cols(struct agency_settings *s, struct db_col *cols);
 void rows_settings_done(struct agency_settings *s);
 

@@ -302,6 +302,11 @@ static const char *const migrations[] = {
 	"  lease_until INTEGER NOT NULL DEFAULT 0,"
 	"  ended_at INTEGER NOT NULL DEFAULT 0"
 	") STRICT, WITHOUT ROWID;",
+	/* 9: the agency environment a tenant's calls go to (INKASSO_AGENCY_URL
+	 * or INKASSO_AGENCY_STAGING_URL); existing tenants stay on production.
+	 * The settings' actor column (5) is written from now on. */
+	("ALTER TABLE agency_settings ADD COLUMN agency_environment TEXT NOT NULL DEFAULT 'production'"
+	 "  CHECK (agency_environment IN ('production', 'staging'));"), /* one element (clang) */
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -333,6 +333,10 @@ static const char *const migrations[] = {
 	"  lease_until bigint NOT NULL DEFAULT 0,"
 	"  ended_at bigint NOT NULL DEFAULT 0"
 	");",
+	/* 5: SQLite's 9, a tenant's agency environment (production for the
+	 * tenants there are). */
+	"ALTER TABLE agency_settings ADD COLUMN agency_environment " TEXT_C " NOT NULL DEFAULT 'production'"
+	"  CHECK (agency_environment IN ('production', 'staging'));",
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -104,6 +104,18 @@ enum payment_kind { PAYMENT_PAYMENT, PAYMENT_CREDIT_NOTE, PAYMENT__COUNT };
 const char *payment_kind_name(enum payment_kind k);
 extern const char *const payment_kind_names[PAYMENT__COUNT + 1];
 
+/* Which of the agency's environments a tenant's calls go to (DESIGN.md
+ * "Agency settings": INKASSO_AGENCY_URL or INKASSO_AGENCY_STAGING_URL). */
+enum agency_environment { AGENCY_ENV_PRODUCTION, AGENCY_ENV_STAGING, AGENCY_ENV__COUNT };
+/* "production" or "staging"; NULL for an out-of-range value. */
+const char *agency_environment_name(enum agency_environment e);
+/* The API's (and the column's) names in enum order, NULL-terminated. */
+extern const char *const agency_environment_names[AGENCY_ENV__COUNT + 1];
+
+/* Room for an actor's JSON text {"sub", "request_id"}: a sub of at most 255
+ * bytes escaped (at most 6 bytes each), a request id of at most 64. */
+#define STORE_ACTOR_JSON_MAX 2048
+
 /* Per-tenant agency settings (DESIGN.md "Agency settings"). */
 struct agency_settings {
 	char creditor_reference[65];
@@ -116,7 +128,10 @@ struct agency_settings {
 	int64_t min_amount;      /* minor units, default 1 */
 	bool enabled;
 	int api_key_valid;       /* last validate call: 1 true, 0 false, -1 unknown */
+	enum agency_environment environment; /* default production */
 	char updated_at[25];
+	char actor[STORE_ACTOR_JSON_MAX]; /* read only: the last change's actor (JSON text), "" when
+					   * unknown (written before actors were kept, or without one) */
 };
 
 /* A case as stored. In callbacks: borrowed pointers, valid during the call.
@@ -280,8 +295,10 @@ bool store_writable(struct store *s);
 
 /* Reads the tenant's settings. STORE_NOT_FOUND when never written. */
 enum store_result store_settings_get(struct store *s, const char *tenant, struct agency_settings *out);
-/* Inserts or replaces the tenant's settings (updated_at from in). */
-enum store_result store_settings_put(struct store *s, const char *tenant, const struct agency_settings *in);
+/* Inserts or replaces the tenant's settings (updated_at from in; in->actor
+ * is ignored) and records actor (NULL: none, e.g. a tool) as the change's. */
+enum store_result store_settings_put(struct store *s, const char *tenant, const struct agency_settings *in,
+				     const struct store_actor *actor);
 
 /* Looks up the idempotency record (tenant, idem->key) before a request's
  * rules run: STORE_NOT_FOUND, STORE_REPLAY (the fingerprint matches: out

@@ -21,17 +21,22 @@ enum store_result store_settings_get(struct store *s, const char *tenant, struct
 	return r;
 }
 
-static enum store_result settings_put_once(struct store *s, const char *tenant, const struct agency_settings *in)
+static enum store_result settings_put_once(struct store *s, const char *tenant, const struct agency_settings *in,
+					  const char *actor)
 {
 	static const char sql[] =
 		"INSERT INTO agency_settings (tenant, " SETTINGS_COLUMNS ")"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 		" ON CONFLICT (tenant) DO UPDATE SET creditor_reference = excluded.creditor_reference,"
 		" api_key = excluded.api_key, service = excluded.service,"
 		" customer_type = excluded.customer_type, min_days_overdue = excluded.min_days_overdue,"
 		" reminder_wait_days = excluded.reminder_wait_days, min_amount = excluded.min_amount,"
 		" enabled = excluded.enabled, api_key_valid = excluded.api_key_valid,"
-		" updated_at = excluded.updated_at";
+		" updated_at = excluded.updated_at, agency_environment = excluded.agency_environment,"
+		" actor = excluded.actor";
+	const char *environment = agency_environment_name(in->environment);
+	if (!environment)
+		return db_fail_msg("store: settings put", "unknown agency environment");
 	const struct db_param params[] = {
 		DB_TEXT(tenant),
 		DB_TEXT(in->creditor_reference),
@@ -44,6 +49,8 @@ static enum store_result settings_put_once(struct store *s, const char *tenant, 
 		DB_BOOL(in->enabled),
 		in->api_key_valid < 0 ? DB_TEXT(NULL) : DB_BOOL(in->api_key_valid),
 		DB_TEXT(in->updated_at),
+		DB_TEXT(environment),
+		DB_TEXT(actor),
 		DB_END,
 	};
 	struct db_conn *w;
@@ -53,10 +60,19 @@ static enum store_result settings_put_once(struct store *s, const char *tenant, 
 	return store_write_finish(s, r);
 }
 
-enum store_result store_settings_put(struct store *s, const char *tenant, const struct agency_settings *in)
+enum store_result store_settings_put(struct store *s, const char *tenant, const struct agency_settings *in,
+				     const struct store_actor *actor)
 {
+	struct buf b = {0};
+	const char *json = store_actor_json(actor, &b);
 	enum store_result r;
-	STORE_WRITE_RETRYING(r, settings_put_once(s, tenant, in));
+	if (actor && actor->request_id && !json)
+		r = db_fail_msg("store: settings put", "out of memory");
+	else if (json && strlen(json) >= STORE_ACTOR_JSON_MAX)
+		r = db_fail_msg("store: settings put", "actor longer than its field");
+	else
+		STORE_WRITE_RETRYING(r, settings_put_once(s, tenant, in, json));
+	buf_free(&b);
 	return r;
 }
 

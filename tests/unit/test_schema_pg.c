@@ -42,7 +42,7 @@ static const struct {
 		   "lookup_first,lease_until"},
 	{"idempotency", "tenant,key,fingerprint,status,body,created_at,location"},
 	{"agency_settings", "tenant,creditor_reference,api_key,service,customer_type,min_days_overdue,"
-			    "reminder_wait_days,min_amount,enabled,api_key_valid,updated_at,actor"},
+			    "reminder_wait_days,min_amount,enabled,api_key_valid,updated_at,actor,agency_environment"},
 	{"secrets", "name,value"},
 	{"payments", "id,tenant,case_id,kind,amount,applied,paid_on,reference,source,agency_payment_id,created_at,"
 		     "actor"},

@@ -1130,7 +1130,7 @@ Test(settings, roundtrip)
 	snprintf(in.service, sizeof in.service, "collection");
 	snprintf(in.customer_type, sizeof in.customer_type, "auto");
 	snprintf(in.updated_at, sizeof in.updated_at, "2026-02-20T10:00:00.123Z");
-	cr_assert_eq(store_settings_put(s, "t1", &in), STORE_OK);
+	cr_assert_eq(store_settings_put(s, "t1", &in, NULL), STORE_OK);
 	cr_assert_eq(store_settings_get(s, "t1", &got), STORE_OK);
 	cr_assert_str_eq(got.creditor_reference, "923609016");
 	cr_assert_str_eq(got.api_key, in.api_key);
@@ -1151,7 +1151,7 @@ Test(settings, roundtrip)
 	in.api_key_valid = 0;
 	in.min_amount = 1;
 	snprintf(in.updated_at, sizeof in.updated_at, "2026-02-21T10:00:00.000Z");
-	cr_assert_eq(store_settings_put(s, "t1", &in), STORE_OK);
+	cr_assert_eq(store_settings_put(s, "t1", &in, NULL), STORE_OK);
 	cr_assert_eq(store_settings_get(s, "t1", &got), STORE_OK);
 	cr_assert(!got.api_key_set);
 	cr_assert_str_eq(got.api_key, "");
@@ -1160,11 +1160,61 @@ Test(settings, roundtrip)
 	cr_assert_eq(got.min_amount, 1);
 	cr_assert_str_eq(got.updated_at, "2026-02-21T10:00:00.000Z");
 	in.api_key_valid = 1;
-	cr_assert_eq(store_settings_put(s, "t1", &in), STORE_OK);
+	cr_assert_eq(store_settings_put(s, "t1", &in, NULL), STORE_OK);
 	cr_assert_eq(store_settings_get(s, "t1", &got), STORE_OK);
 	cr_assert_eq(got.api_key_valid, 1);
 	cr_assert_eq(raw_int(&db, "SELECT count(*) FROM agency_settings"), 1);
 	cr_assert_eq(store_settings_get(s, "t2", &got), STORE_NOT_FOUND, "settings are per tenant");
+}
+
+/* agency_environment and the actor of the last change, through store.h only
+ * (both backends). */
+Test(ops, settings_environment_and_actor_round_trip)
+{
+	struct agency_settings in = {.min_days_overdue = 14, .reminder_wait_days = 14, .min_amount = 1,
+				     .enabled = true, .api_key_valid = -1};
+	struct agency_settings got;
+	snprintf(in.creditor_reference, sizeof in.creditor_reference, "CR-1");
+	snprintf(in.service, sizeof in.service, "collection");
+	snprintf(in.customer_type, sizeof in.customer_type, "auto");
+	snprintf(in.updated_at, sizeof in.updated_at, "2026-02-20T10:00:00.123Z");
+
+	/* The default is production; no actor: null (""). */
+	cr_assert_eq(store_settings_put(s, "t1", &in, NULL), STORE_OK);
+	cr_assert_eq(store_settings_get(s, "t1", &got), STORE_OK);
+	cr_assert_eq(got.environment, AGENCY_ENV_PRODUCTION);
+	cr_assert_str_eq(got.actor, "");
+
+	/* Staging, with a sub that needs escaping; what is in in->actor is ignored. */
+	in.environment = AGENCY_ENV_STAGING;
+	snprintf(in.actor, sizeof in.actor, "not this");
+	const struct store_actor a = {.sub = "ops \"anna\"", .request_id = "req-1"};
+	cr_assert_eq(store_settings_put(s, "t1", &in, &a), STORE_OK);
+	cr_assert_eq(store_settings_get(s, "t1", &got), STORE_OK);
+	cr_assert_eq(got.environment, AGENCY_ENV_STAGING);
+	cr_assert_str_eq(got.actor, "{\"sub\":\"ops \\\"anna\\\"\",\"request_id\":\"req-1\"}");
+	cr_assert_str_eq(agency_environment_name(got.environment), "staging");
+
+	/* Back to production by another actor without a sub; the list the sync reads agrees. */
+	in.environment = AGENCY_ENV_PRODUCTION;
+	const struct store_actor b = {.sub = NULL, .request_id = "req-2"};
+	cr_assert_eq(store_settings_put(s, "t1", &in, &b), STORE_OK);
+	cr_assert_eq(store_settings_get(s, "t1", &got), STORE_OK);
+	cr_assert_eq(got.environment, AGENCY_ENV_PRODUCTION);
+	cr_assert_str_eq(got.actor, "{\"sub\":null,\"request_id\":\"req-2\"}");
+
+	/* The longest sub, every byte escaped, still fits. */
+	char sub[256];
+	memset(sub, '\x01', sizeof sub - 1);
+	sub[sizeof sub - 1] = '\0';
+	const struct store_actor c = {.sub = sub, .request_id = "req-3"};
+	in.environment = AGENCY_ENV_STAGING;
+	cr_assert_eq(store_settings_put(s, "t2", &in, &c), STORE_OK);
+	cr_assert_eq(store_settings_get(s, "t2", &got), STORE_OK);
+	cr_assert_eq(got.environment, AGENCY_ENV_STAGING);
+	cr_assert_eq(strlen(got.actor), 8 + 255 * 6 + 16 + 5 + 2);
+	cr_assert_eq(store_settings_get(s, "t1", &got), STORE_OK);
+	cr_assert_eq(got.environment, AGENCY_ENV_PRODUCTION, "per tenant");
 }
 
 TestSuite(ops, .init = setup, .fini = teardown, .timeout = 60);

@@ -931,7 +931,7 @@ static void put_settings(const char *tenant, bool enabled)
 	snprintf(a.service, sizeof a.service, "collection");
 	snprintf(a.customer_type, sizeof a.customer_type, "auto");
 	snprintf(a.updated_at, sizeof a.updated_at, NOW);
-	cr_assert_eq(store_settings_put(s, tenant, &a), STORE_OK);
+	cr_assert_eq(store_settings_put(s, tenant, &a, NULL), STORE_OK);
 }
 
 Test(sync, tenants_with_settings)

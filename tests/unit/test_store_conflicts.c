@@ -151,7 +151,7 @@ Test(conflicts, a_settings_put_after_a_serialization_failure_is_stored)
 	snprintf(a.service, sizeof a.service, "collection");
 	snprintf(a.customer_type, sizeof a.customer_type, "auto");
 	snprintf(a.updated_at, sizeof a.updated_at, NOW);
-	cr_assert_eq(store_settings_put(s, TENANT, &a), STORE_OK);
+	cr_assert_eq(store_settings_put(s, TENANT, &a, NULL), STORE_OK);
 	cr_assert_eq(tries(), 2);
 	struct agency_settings got;
 	cr_assert_eq(store_settings_get(s, TENANT, &got), STORE_OK);
