@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `make run`: the agency simulator and inkasso on loopback, wired together,
-# a demo tenant configured, `inkasso webhook-listen` registered as its webhook
+# `make run`: two agency simulators (production and staging, DESIGN.md
+# "Agency settings") and inkasso on loopback, wired together, a demo tenant
+# configured (on production), `inkasso webhook-listen` registered as its webhook
 # endpoint (every event printed as it arrives), and ready-to-paste curl
-# lines. Ctrl-C stops all three.
+# lines. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p run
 listen="${INKASSO_LISTEN:-127.0.0.1:8080}"
 sim_listen="${AGENCY_SIM_LISTEN:-127.0.0.1:8090}"
+staging_listen="${AGENCY_SIM_STAGING_LISTEN:-127.0.0.1:8091}"
 hook_listen="${WEBHOOK_LISTEN:-127.0.0.1:8099}"
 # A local secret, made once and kept in run/ (never committed).
 if [ -z "${INKASSO_JWT_SECRET:-}" ]; then
@@ -17,6 +19,7 @@ if [ -z "${INKASSO_JWT_SECRET:-}" ]; then
 fi
 export INKASSO_JWT_SECRET INKASSO_LISTEN="$listen" INKASSO_DB="${INKASSO_DB:-run/inkasso.db}"
 export INKASSO_AGENCY_URL="${INKASSO_AGENCY_URL:-http://$sim_listen}" INKASSO_SYNC_INTERVAL="${INKASSO_SYNC_INTERVAL:-5}"
+export INKASSO_AGENCY_STAGING_URL="${INKASSO_AGENCY_STAGING_URL:-http://$staging_listen}"
 # The listener is plain http on loopback: allowed for this local set-up only.
 export INKASSO_WEBHOOK_ALLOW_PRIVATE="${INKASSO_WEBHOOK_ALLOW_PRIVATE:-1}"
 
@@ -26,8 +29,11 @@ trap cleanup EXIT INT TERM
 
 bin/agency-sim --listen "$sim_listen" --db run/agency-sim.db 2>>run/agency-sim.log &
 pids+=($!)
-bin/inkasso serve &
+bin/agency-sim --listen "$staging_listen" --db run/agency-sim-staging.db 2>>run/agency-sim-staging.log &
 pids+=($!)
+bin/inkasso serve &
+inkasso_pid=$!
+pids+=("$inkasso_pid")
 for _ in $(seq 100); do
 	curl -fsS "http://$listen/healthz" >/dev/null 2>&1 && break
 	sleep 0.1
@@ -64,7 +70,8 @@ pids+=($!)
 due=$(date -u -d '-60 days' +%F) issued=$(date -u -d '-90 days' +%F) reminded=$(date -u -d '-30 days' +%F)
 cat <<MSG
 
-inkasso is listening on http://$listen (database $INKASSO_DB, agency simulator on $sim_listen).
+inkasso is listening on http://$listen (database $INKASSO_DB, agency simulators: production on
+$sim_listen, staging on $staging_listen; README "Onboarding a creditor against staging").
 Tenant "demo" is configured; its webhook endpoint $hook_id is \`inkasso webhook-listen\` on
 $hook_listen, which prints every event here (and into run/webhooks.log) as it arrives.
 In another terminal:
@@ -83,6 +90,6 @@ In another terminal:
   curl -s "http://$listen/v1/collection-cases?state=open&limit=10" -H "Authorization: Bearer \$TOKEN"
   curl -s "http://$listen/v1/events?limit=20" -H "Authorization: Bearer \$TOKEN"
 
-Ctrl-C stops all three.
+Ctrl-C stops them all.
 MSG
-wait "${pids[1]}"
+wait "$inkasso_pid"
