@@ -78,7 +78,13 @@ def test_a_sqlite_database_moves_to_postgresql_whole_and_keeps_serving(tmp_path)
             assert r.status_code == 202, r.text
         before = {c["id"]: api.get(f"/v1/collection-cases/{c['id']}", tenant).json() for c in cases}
         feed_before = api.get("/v1/events?limit=200", tenant).json()
+        settings_before = api.get("/v1/agency-settings", tenant).json()
+        assert settings_before["actor"]["request_id"] and settings_before["agency_environment"] == "production"
     assert old.stop() == 0
+    # A tenant on staging (this service has no staging URL, so set in the file): the column comes along.
+    with sqlite3.connect(sqlite_file) as con:
+        con.execute("UPDATE agency_settings SET agency_environment = 'staging' WHERE tenant = ?", (tenant,))
+    con.close()
 
     target = pg_database()
     done = migrate(sqlite_file, target)
@@ -112,6 +118,8 @@ def test_a_sqlite_database_moves_to_postgresql_whole_and_keeps_serving(tmp_path)
             for c in cases:
                 assert api.get(f"/v1/collection-cases/{c['id']}", tenant).json() == before[c["id"]]
             feed = api.get("/v1/events?limit=200", tenant).json()
+            assert api.get("/v1/agency-settings", tenant).json() == {**settings_before,
+                                                                      "agency_environment": "staging"}
             assert [e["id"] for e in feed["data"]] == [e["id"] for e in feed_before["data"]]
             # The idempotency records came along: the same key replays.
             r = api.post("/v1/collection-cases", tenant, json=valid_case("MIG-0"), headers={"Idempotency-Key": keys[0]})
