@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* PUT /v1/agency-settings: replace the tenant's settings. A body without
  * api_key keeps the stored key; agency_environment staging needs
- * INKASSO_AGENCY_STAGING_URL (422 otherwise). The token's sub and the
- * request id are recorded as the change's actor. The key is checked with the agency's
- * validate call when an agency is configured, on the key checker's threads
- * (agency/key_check.h): the request is deferred meanwhile and holds no HTTP
- * thread. The settings are saved in every case, and api_key_valid says what
- * the agency answered (null: no answer, within INKASSO_AGENCY_TIMEOUT_MS). */
+ * INKASSO_AGENCY_STAGING_URL (422 otherwise). The token's sub and the request
+ * id are recorded as the change's actor. The key is checked with the
+ * agency's validate call, in the tenant's new environment, when an agency is
+ * configured, on the key checker's threads (agency/key_check.h): the request
+ * is deferred meanwhile and holds no HTTP thread. The settings are saved in
+ * every case, and api_key_valid says what the agency answered (null: no
+ * answer, within INKASSO_AGENCY_TIMEOUT_MS). */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
