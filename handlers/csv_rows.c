@@ -112,7 +112,7 @@ static int on_end(void *ctx, const struct settlement_row *st)
 	struct csv_settlements *w = ctx;
 	if (!w->allocs) {
 		settlement_cells(w->b, st);
-		buf_puts(w->b, ",,,,"); /* the five allocation columns, empty */
+		buf_puts(w->b, ",,,,,"); /* the five allocation columns, empty */
 		csv_row_end(w->b);
 	}
 	w->st = NULL;
