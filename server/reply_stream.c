@@ -61,7 +61,8 @@ struct MHD_Response *reply_stream_response(char *first, size_t len, const struct
 	st->s = *stream;
 	st->part = (struct buf){.data = first, .len = len, .cap = len};
 	st->more = 1;
-	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, on_read, st, on_free);
+	struct MHD_Response *r =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, on_read, st, on_free);
 	if (!r)
 		on_free(st);
 	return r;
