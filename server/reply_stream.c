@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libmicrohttpd's block size for a callback response; with chunked encoding
- * it asks for at most what the connection's memory pool has room for
- * (MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 KiB), whatever this says. */
+/* libmicrohttpd's block size for a callback response. It may ask on_read
+ * for less (max): with chunked encoding the chunk is built in the
+ * connection's buffer, within MHD_OPTION_CONNECTION_MEMORY_LIMIT (32 KiB). */
 #define STREAM_BLOCK 16384
 
 struct stream_state {
