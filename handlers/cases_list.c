@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* GET /v1/collection-cases: newest first, filtered, keyset-paginated. */
+/* GET /v1/collection-cases: newest first, filtered, keyset-paginated; with
+ * Accept: text/csv every matching case (handlers/csv_export.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers/case_filter.h"
 #include "handlers/case_json.h"
+#include "handlers/csv_export.h"
 #include "handlers/cursor.h"
 #include "handlers/handlers.h"
 #include "handlers/store_problem.h"
@@ -131,6 +133,8 @@ enum handler_result handle_cases_list(const struct request *req, struct reply *o
 	bool none = false;
 	if (!filter_or_problem(req, &f, nid_hash, &none, out))
 		return HANDLER_ANSWERED;
+	if (csv_wanted(req->accept))
+		return csv_no_page_or_problem(req, out) ? csv_export_cases(req, &f, none, out) : HANDLER_ANSWERED;
 	struct buf *b = &out->body;
 	struct page p = {.b = b};
 	bool has_more = false;

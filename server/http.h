@@ -20,6 +20,21 @@ enum handler_result {
 	HANDLER_DEFERRED, /* *req->defer is set: the answer comes from another thread */
 };
 
+/* A body too large to build at once (the CSV exports): after the bytes
+ * already in reply.body are sent, produce(ctx, b) is called, on the HTTP
+ * thread, whenever the client can take more, to append the next part to b
+ * (empty on each call). It returns 1 when it appended some and more may
+ * follow, 0 at the end (b may hold the last part), -1 on an error: the status
+ * and headers went out long before, so the connection is then cut and the
+ * client sees a body that ends without its last chunk (chunked transfer).
+ * done(ctx) is called exactly once, when the response is gone (sent, cut,
+ * or never sent). The handler hands ctx over with the reply. */
+struct reply_stream {
+	void *ctx;
+	int (*produce)(void *ctx, struct buf *b);
+	void (*done)(void *ctx);
+};
+
 struct reply {
 	int status;
 	struct buf body;
@@ -27,6 +42,7 @@ struct reply {
 	char location[160];          /* Location header when non-empty */
 	int retry_after;             /* Retry-After seconds when > 0 */
 	bool replayed;               /* the recorded first answer again: Idempotent-Replayed: true */
+	struct reply_stream stream;  /* produce set: the body goes on past body (see above) */
 };
 
 /* An answer that waits for another thread (the store's group commit, the

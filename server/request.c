@@ -21,6 +21,7 @@
 #include "server/http_metrics.h"
 #include "server/problem.h"
 #include "server/rate_limit.h"
+#include "server/reply_stream.h"
 #include "server/router.h"
 
 struct server {
@@ -265,13 +266,21 @@ static bool dispatch(struct req_ctx *ctx, struct MHD_Connection *conn, const cha
 static enum MHD_Result send_reply(struct req_ctx *ctx, struct MHD_Connection *conn, struct reply *out,
 				  const char *allow)
 {
-	if (out->body.oom)
+	struct reply_stream stream = out->stream;
+	out->stream = (struct reply_stream){0};
+	if (out->body.oom) {
 		reply_problem(out, PROBLEM_INTERNAL_ERROR, NULL); /* small: fits even when memory is tight */
+		if (stream.produce)
+			stream.done(stream.ctx);
+		stream = (struct reply_stream){0};
+	}
 	size_t len;
 	char *body = buf_steal(&out->body, &len);
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp = stream.produce ? reply_stream_response(body, len, &stream)
+						   : MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
-		free(body);
+		if (!stream.produce)
+			free(body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", out->content_type ? out->content_type : "application/json");

@@ -261,8 +261,12 @@ struct case_filter {
 	const char *created_from;     /* YYYY-MM-DD, inclusive (UTC day) */
 	const char *created_to;       /* YYYY-MM-DD, inclusive (UTC day) */
 	int64_t before_seq;           /* keyset cursor: only seq < before_seq; 0 = newest */
-	int limit;                    /* 1..200 */
+	int limit;                    /* 1..STORE_PAGE_MAX */
 };
+
+/* The largest page a listing reads at once: the API's pages are at most 200,
+ * the CSV exports read pages of 500. */
+#define STORE_PAGE_MAX 1000
 
 typedef int (*store_case_fn)(void *ctx, const struct case_row *c);
 typedef int (*store_event_fn)(void *ctx, const struct case_event_row *e);
@@ -503,14 +507,21 @@ struct settlement_fns {
 	int (*on_end)(void *ctx, const struct settlement_row *st);
 };
 
-/* Lists the tenant's settlements newest settlement date first (import order
- * within a day), from one snapshot: up to limit (1..200) after the cursor
- * before_seq (the seq of the last settlement of the previous page; 0 for the
- * first page). *has_more tells whether another settlement follows. A tenant
- * with none: STORE_OK and no call. */
-enum store_result store_settlement_list(struct store *s, const char *tenant, int64_t before_seq,
-					int limit, const struct settlement_fns *fns, void *ctx,
-					bool *has_more);
+/* Filters and page of GET /v1/settlements. NULL / 0 means "no filter". */
+struct settlement_filter {
+	const char *tenant;       /* required */
+	const char *settled_from; /* YYYY-MM-DD, inclusive: settlement_date >= it */
+	const char *settled_to;   /* YYYY-MM-DD, inclusive */
+	int64_t before_seq;       /* the seq of the last settlement of the previous page; 0: the first */
+	int limit;                /* 1..STORE_PAGE_MAX */
+};
+
+/* Lists the tenant's settlements matching f newest settlement date first
+ * (import order within a day), from one snapshot: up to f->limit after the
+ * cursor f->before_seq. *has_more tells whether another settlement follows.
+ * A tenant with none: STORE_OK and no call. */
+enum store_result store_settlement_list(struct store *s, const struct settlement_filter *f,
+					const struct settlement_fns *fns, void *ctx, bool *has_more);
 
 /* Reads one settlement of the tenant with its allocations. STORE_NOT_FOUND
  * for an unknown id or another tenant's. */

@@ -178,7 +178,7 @@ enum store_result store_case_list(struct store *s, const struct case_filter *f, 
 	/* Only unknown status bits: no status can match. */
 	if (f->status_mask && !(f->status_mask & STATUS_ALL))
 		return STORE_OK;
-	int limit = f->limit < 1 ? 1 : f->limit > 200 ? 200 : f->limit;
+	int limit = f->limit < 1 ? 1 : f->limit > STORE_PAGE_MAX ? STORE_PAGE_MAX : f->limit;
 	char *pattern = NULL;
 	if (f->q && f->q[0] && !(pattern = like_pattern(f->q)))
 		return db_fail_msg("store: list", "out of memory");

@@ -12,6 +12,8 @@
 
 /* Above every real date: the first page's upper bound. */
 #define DATE_TOP "9999-99-99"
+/* Below every real date: no lower bound. */
+#define DATE_BOTTOM "0000-00-00"
 
 /* One read: the callbacks, the rows they are shown, and the page's count. */
 struct settlement_read {
@@ -70,23 +72,28 @@ static int on_settlement(void *arg)
 	return sr->fns->on_end && sr->fns->on_end(sr->ctx, &sr->st) != 0;
 }
 
-enum store_result store_settlement_list(struct store *s, const char *tenant, int64_t before_seq, int limit,
+enum store_result store_settlement_list(struct store *s, const struct settlement_filter *f,
 					const struct settlement_fns *fns, void *ctx, bool *has_more)
 {
 	static const char cursor_sql[] = "SELECT settlement_date FROM settlements WHERE tenant = ?1 AND seq = ?2";
-	/* Keyset on (settlement_date, seq), newest first, along settlements_date. */
+	/* Keyset on (settlement_date, seq), newest first, along settlements_date;
+	 * the date range bounds the same index walk (absent: the whole range). */
 	static const char sql[] = "SELECT " SETTLEMENT_COLUMNS " FROM settlements WHERE tenant = ?1"
 				  " AND (settlement_date, seq) < (?2, ?3)"
+				  " AND settlement_date >= ?5 AND settlement_date <= ?6"
 				  " ORDER BY settlement_date DESC, seq DESC LIMIT ?4";
 	*has_more = false;
-	limit = limit < 1 ? 1 : limit > 200 ? 200 : limit;
+	int limit = f->limit < 1 ? 1 : f->limit > STORE_PAGE_MAX ? STORE_PAGE_MAX : f->limit;
+	int64_t before_seq = f->before_seq;
 	struct settlement_read sr = {.fns = fns, .ctx = ctx, .limit = limit, .has_more = has_more, .r = STORE_OK};
 	char date[16] = DATE_TOP;
-	const struct db_param at_cursor[] = {DB_TEXT(tenant), DB_INT(before_seq), DB_END};
+	const struct db_param at_cursor[] = {DB_TEXT(f->tenant), DB_INT(before_seq), DB_END};
 	const struct db_col date_col[] = {DB_COL_COPY(date), DB_END_COL};
 	const struct db_param params[] = {
-		DB_TEXT(tenant), DB_TEXT(date), DB_INT(before_seq > 0 ? before_seq : 0),
+		DB_TEXT(f->tenant), DB_TEXT(date), DB_INT(before_seq > 0 ? before_seq : 0),
 		DB_INT((int64_t)limit + 1), /* one more row tells has_more */
+		DB_TEXT(f->settled_from ? f->settled_from : DATE_BOTTOM),
+		DB_TEXT(f->settled_to ? f->settled_to : DATE_TOP),
 		DB_END,
 	};
 	struct db_col cols[10];

@@ -1010,6 +1010,15 @@ static int on_allocation(void *ctx, const struct allocation_row *a)
 
 static const struct settlement_fns settlement_fns = {on_settlement, on_allocation, NULL};
 
+static enum store_result list_settlements(const char *tenant, const char *from, const char *to, int64_t before,
+					  int limit, struct seen_settlements *v, bool *more)
+{
+	const struct settlement_filter f = {
+		.tenant = tenant, .settled_from = from, .settled_to = to, .before_seq = before, .limit = limit,
+	};
+	return store_settlement_list(s, &f, &settlement_fns, v, more);
+}
+
 static void import(const char *tenant, const char *agency_id, const char *date,
 		   const struct agency_allocation *a, size_t n, bool want_created)
 {
@@ -1041,7 +1050,7 @@ Test(settlements, imported_once_and_linked_to_cases)
 
 	struct seen_settlements v = {0};
 	bool more = true;
-	cr_assert_eq(store_settlement_list(s, "t1", 0, 50, &settlement_fns, &v, &more), STORE_OK);
+	cr_assert_eq(list_settlements("t1", NULL, NULL, 0, 50, &v, &more), STORE_OK);
 	cr_assert_eq(v.n, 1);
 	cr_assert_not(more);
 	cr_assert(ids_valid("st_", v.ids[0]), "%s", v.ids[0]);
@@ -1054,7 +1063,7 @@ Test(settlements, imported_once_and_linked_to_cases)
 	cr_assert_eq(one.allocs, 2);
 	cr_assert_eq(store_settlement_get(s, "t2", v.ids[0], &settlement_fns, &one), STORE_NOT_FOUND);
 	struct seen_settlements none = {0};
-	cr_assert_eq(store_settlement_list(s, "t2", 0, 50, &settlement_fns, &none, &more), STORE_OK);
+	cr_assert_eq(list_settlements("t2", NULL, NULL, 0, 50, &none, &more), STORE_OK);
 	cr_assert_eq(none.n, 0);
 
 	struct detail d = {0};
@@ -1095,7 +1104,7 @@ Test(settlements, newest_date_first_in_pages)
 	for (int page = 0; page < 4; page++) {
 		struct seen_settlements v = {0};
 		bool more = false;
-		cr_assert_eq(store_settlement_list(s, "t1", cursor, 1, &settlement_fns, &v, &more), STORE_OK);
+		cr_assert_eq(list_settlements("t1", NULL, NULL, cursor, 1, &v, &more), STORE_OK);
 		cr_assert_eq(v.n, 1);
 		cr_assert_str_eq(v.dates[0], want[seen], "page %d", page);
 		if (seen == 1)
@@ -1108,11 +1117,39 @@ Test(settlements, newest_date_first_in_pages)
 	}
 	struct seen_settlements v = {0};
 	bool more = true;
-	cr_assert_eq(store_settlement_list(s, "t1", 0, 200, &settlement_fns, &v, &more), STORE_OK);
+	cr_assert_eq(list_settlements("t1", NULL, NULL, 0, 200, &v, &more), STORE_OK);
 	cr_assert_eq(v.n, 4);
 	cr_assert_not(more);
-	cr_assert_eq(store_settlement_list(s, "t1", 12345, 10, &settlement_fns, &v, &more), STORE_OK,
+	cr_assert_eq(list_settlements("t1", NULL, NULL, 12345, 10, &v, &more), STORE_OK,
 		     "a cursor of nothing: an empty page");
+}
+
+/* settled_from / settled_to: inclusive days, either alone or both, paged
+ * like the whole listing. */
+Test(settlements, a_date_range_is_inclusive_and_pages)
+{
+	import("t1", "S-1", "2026-03-01", NULL, 0, true);
+	import("t1", "S-2", "2026-03-02", NULL, 0, true);
+	import("t1", "S-3", "2026-03-03", NULL, 0, true);
+	import("t1", "S-4", "2026-03-04", NULL, 0, true);
+	struct seen_settlements v = {0};
+	bool more = true;
+	cr_assert_eq(list_settlements("t1", "2026-03-02", "2026-03-03", 0, 50, &v, &more), STORE_OK);
+	cr_assert_eq(v.n, 2);
+	cr_assert_str_eq(v.dates[0], "2026-03-03");
+	cr_assert_str_eq(v.dates[1], "2026-03-02");
+	cr_assert_not(more);
+	struct seen_settlements p1 = {0}, p2 = {0};
+	cr_assert_eq(list_settlements("t1", "2026-03-02", NULL, 0, 2, &p1, &more), STORE_OK);
+	cr_assert(more);
+	cr_assert_eq(list_settlements("t1", "2026-03-02", NULL, p1.last_seq, 2, &p2, &more), STORE_OK);
+	cr_assert_eq(p2.n, 1);
+	cr_assert_str_eq(p2.dates[0], "2026-03-02");
+	cr_assert_not(more);
+	struct seen_settlements to = {0};
+	cr_assert_eq(list_settlements("t1", NULL, "2026-03-01", 0, 50, &to, &more), STORE_OK);
+	cr_assert_eq(to.n, 1);
+	cr_assert_str_eq(to.dates[0], "2026-03-01");
 }
 
 /* store_case_transition_ending: the case's move and its create row's end
