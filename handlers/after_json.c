@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "lib/dates.h"
 #include "lib/jsonw.h"
 
 void after_json_payment(struct buf *b, const struct payment_row *p)
@@ -33,6 +34,23 @@ void after_json_action(struct buf *b, const struct action_row *a)
 	jw_kstr(b, false, "created_at", a->created_at);
 	jw_kstr(b, false, "state", a->state);
 	jw_kraw(b, false, "actor", a->actor);
+	buf_putc(b, '}');
+}
+
+void after_json_delivery(struct buf *b, const struct case_delivery_row *d, int64_t now_ms)
+{
+	/* Only a pending row has a next attempt: a sending one is being tried
+	 * now, a failed create waits for a retry that only a person asks for.
+	 * A row already due (0 included: due at once) goes out as soon as a
+	 * forwarder worker is free: its next attempt is now, never a past time. */
+	bool pending = d->state && strcmp(d->state, "pending") == 0;
+	char next[DATES_TS_LEN];
+	if (pending)
+		dates_ms_rfc3339(d->next_attempt_at_ms > now_ms ? d->next_attempt_at_ms : now_ms, next);
+	buf_putc(b, '{');
+	jw_kint(b, true, "attempts", d->attempts);
+	jw_kstr_or_null(b, false, "last_error", d->last_error);
+	jw_kstr(b, false, "next_attempt_at", pending ? next : NULL);
 	buf_putc(b, '}');
 }
 
