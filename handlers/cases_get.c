@@ -6,7 +6,6 @@
 #include "handlers/case_json.h"
 #include "handlers/handlers.h"
 #include "handlers/store_problem.h"
-#include "lib/dates.h"
 #include "lib/ids.h"
 #include "lib/jsonw.h"
 #include "server/app.h"
@@ -27,7 +26,6 @@ struct detail {
 	enum section at; /* the list being written */
 	int items;       /* items written in it */
 	bool delivery;   /* the delivery member was written */
-	int64_t now_ms;  /* the read's clock, for a delivery already due */
 };
 
 /* Closes the lists up to to and opens the next ones: a list without items is
@@ -92,7 +90,7 @@ static int write_delivery(void *ctx, const struct case_delivery_row *w)
 	struct detail *d = ctx;
 	enter(d, SEC_DONE);
 	jw_key(d->b, false, "delivery");
-	after_json_delivery(d->b, w, d->now_ms);
+	after_json_delivery(d->b, w);
 	d->delivery = true;
 	return 0;
 }
@@ -109,7 +107,7 @@ enum handler_result handle_cases_get(const struct request *req, struct reply *ou
 		.on_settlement = write_settlement,
 		.on_delivery = write_delivery,
 	};
-	struct detail d = {.b = &out->body, .at = SEC_CASE, .now_ms = dates_now_ms()};
+	struct detail d = {.b = &out->body, .at = SEC_CASE};
 	enum store_result r = store_case_detail(req->app->store, req->claims->tenant, req->path_id, &fns, &d);
 	if (r != STORE_OK)
 		return reply_case_problem(out, r, NULL); /* the problem replaces what was written */

@@ -391,6 +391,7 @@ struct case_delivery_row {
 	int attempts;               /* attempts made (a sending row's current one included) */
 	const char *last_error;     /* the last attempt's error (never personal data); NULL: none yet */
 	int64_t next_attempt_at_ms; /* pending: due then (0: at once); else meaningless */
+	const char *updated_at;     /* when the row last changed: for one due at once, when it was queued */
 };
 
 typedef int (*store_payment_fn)(void *ctx, const struct payment_row *p);

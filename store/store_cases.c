@@ -183,7 +183,7 @@ static int on_delivery_row(void *arg)
 /* The case's first outbox row that still waits (struct case_delivery_row):
  * the outbox_case index (case_id, id) in order, stopping at the first. */
 static const char delivery_sql[] =
-	"SELECT o.kind, o.state, o.attempts, o.last_error, o.next_attempt_at FROM outbox o"
+	"SELECT o.kind, o.state, o.attempts, o.last_error, o.next_attempt_at, o.updated_at FROM outbox o"
 	" WHERE o.case_id = ?1 AND (o.state IN ('pending', 'sending')"
 	"   OR (o.state = 'failed' AND o.kind = 'create'"
 	"     AND EXISTS (SELECT 1 FROM cases c WHERE c.id = o.case_id AND c.status = 'failed')))"
@@ -234,7 +234,8 @@ static enum store_result read_lists(struct db_conn *c, const char *id, struct de
 	const struct db_col delivery_cols[] = {
 		DB_COL_NAME((int *)&d->dl.kind, outbox_kind_names), DB_COL_TEXT(&d->dl.state),
 		DB_COL_INT(&d->dl.attempts, 0),                      DB_COL_TEXT(&d->dl.last_error),
-		DB_COL_INT64(&d->dl.next_attempt_at_ms),             DB_END_COL,
+		DB_COL_INT64(&d->dl.next_attempt_at_ms),             DB_COL_TEXT(&d->dl.updated_at),
+		DB_END_COL,
 	};
 	const struct {
 		const char *sql;

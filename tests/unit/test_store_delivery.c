@@ -67,6 +67,7 @@ struct seen {
 	char last_error[64];
 	bool has_error;
 	int64_t next_ms;
+	char updated_at[32];
 };
 
 static int on_delivery(void *ctx, const struct case_delivery_row *d)
@@ -79,6 +80,7 @@ static int on_delivery(void *ctx, const struct case_delivery_row *d)
 	w->has_error = d->last_error != NULL;
 	snprintf(w->last_error, sizeof w->last_error, "%s", d->last_error ? d->last_error : "");
 	w->next_ms = d->next_attempt_at_ms;
+	snprintf(w->updated_at, sizeof w->updated_at, "%s", d->updated_at ? d->updated_at : "");
 	return 0;
 }
 
@@ -109,6 +111,7 @@ Test(delivery, the_first_waiting_row_in_the_case_order)
 	cr_assert_eq(w.attempts, 0);
 	cr_assert_not(w.has_error);
 	cr_assert_eq(w.next_ms, 0, "due at once");
+	cr_assert_str_eq(w.updated_at, NOW, "since it was queued");
 
 	struct outbox_item it = claim();
 	w = delivery_of("t1", id);
