@@ -379,6 +379,8 @@ def test_get_case_with_events(api, search):
     assert (c["payments"], c["actions"], c["settlements"]) == ([], [], [])
     # Not sent yet (this service has no agency): its invoice waits, untried.
     assert c["delivery"]["attempts"] == 0 and c["delivery"]["last_error"] is None, c["delivery"]
+    assert c["delivery"]["next_attempt_at"] == c["created_at"], "due since it was queued"
+    assert api.get("/v1/collection-cases/" + cases["A"], t).json() == c, "an unchanged case reads the same"
     # The listing shows the same case (without its history).
     [listed] = page(api, t, "invoice_number=INV-AAA-1")["data"]
     detail_only = ("events", "payments", "actions", "settlements", "delivery")
