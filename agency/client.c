@@ -389,6 +389,7 @@ static enum agency_outcome outcome_of(struct agency_client *ac, const struct cal
 	enum agency_outcome o = agency_classify_status(res->http_status, creating);
 	if (o != AGENCY_OK) {
 		agency_parse_message(ac->answer.data, ac->answer.len, res->message, sizeof res->message);
+		res->agency_message = res->message[0] != '\0';
 		if (!res->message[0]) /* no usable message: a proxy's HTML page, an empty body */
 			snprintf(res->message, sizeof res->message, "HTTP %d", res->http_status);
 	}

@@ -50,6 +50,9 @@ struct agency_result {
 			    * AGENCY_RETRY_AFTER_MAX; -1 when absent or unreadable */
 	char message[256]; /* the agency's "message" on an error answer (cleaned), the
 			    * parse reason on AGENCY_BAD_ANSWER, curl's error, or "" */
+	bool agency_message; /* message is the agency's own text (it may echo personal data
+			      * of the request); false: ours, curl's or a parse reason,
+			      * which name fields and hosts only */
 };
 
 struct agency_client;

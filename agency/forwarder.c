@@ -200,19 +200,29 @@ static enum attempt deliver_action(struct agency_client *ac, const struct outbox
 	return ATTEMPT_RETRY;
 }
 
+void forwarder_row_error(const struct agency_result *res, char *out, size_t outlen)
+{
+	if (res->agency_message)
+		snprintf(out, outlen, "the agency answered HTTP %d", res->http_status);
+	else
+		snprintf(out, outlen, "%s", res->message[0] ? res->message : "no answer");
+}
+
 /* Records the attempt: done, rejected, rescheduled with backoff, or failed
  * after the last attempt. */
 static void finish(struct forwarder *f, const struct outbox_item *it, enum attempt a, bool lookup_next,
 		   const struct agency_result *res)
 {
 	const bool is_create = it->kind == OUTBOX_CREATE;
-	const char *msg = res->message[0] ? res->message : "no answer";
+	const char *msg = res->message[0] ? res->message : "no answer"; /* for the case's event */
+	char row_error[sizeof res->message]; /* for the outbox row, shown in the case detail */
+	forwarder_row_error(res, row_error, sizeof row_error);
 	const bool gave_up = a != ATTEMPT_DELIVERED && (a == ATTEMPT_REJECTED || it->attempts >= f->opt.max_attempts);
 	if (a == ATTEMPT_DELIVERED || gave_up) {
 		struct outbox_end end = {.row = it,
 					 .failed = gave_up,
 					 .lookup_first = a == ATTEMPT_REJECTED ? false : lookup_next,
-					 .last_error = msg};
+					 .last_error = row_error};
 		enum store_result r;
 		if (is_create) {
 			/* The case's move and its row's end in one transaction: a
@@ -232,7 +242,7 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 			r = store_case_transition_ending(f->st, it->tenant, it->case_id, from, to, "forwarder", why,
 							 now, &end);
 		} else {
-			r = gave_up ? store_outbox_fail(f->st, it, end.lookup_first, msg)
+			r = gave_up ? store_outbox_fail(f->st, it, end.lookup_first, row_error)
 				    : store_outbox_done(f->st, it);
 		}
 		if (r < 0) {
@@ -255,7 +265,7 @@ static void finish(struct forwarder *f, const struct outbox_item *it, enum attem
 	ids_random(&r, sizeof r);
 	int64_t delay = backoff_delay_ms(it->attempts, f->opt.retry_base_ms, f->opt.retry_cap_ms,
 					 res->retry_after_s, r);
-	store_outbox_retry(f->st, it, dates_now_ms() + delay, lookup_next, msg);
+	store_outbox_retry(f->st, it, dates_now_ms() + delay, lookup_next, row_error);
 	metrics_forwarder_retry();
 }
 

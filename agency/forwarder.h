@@ -31,4 +31,13 @@ struct forwarder *forwarder_start(struct store *st, const struct forwarder_optio
  * agency timeout) and frees everything. NULL-safe. */
 void forwarder_stop(struct forwarder *f);
 
+/* The last_error an outbox row keeps after an attempt that ended with res
+ * (shown to support staff in the case detail's delivery), written into out:
+ * res's message when it is ours (curl's error, a parse reason, the
+ * forwarder's own words; "no answer" when empty), but never the agency's
+ * own text, which may echo names or numbers of the request: then only
+ * "the agency answered HTTP <status>". (The case's rejected event keeps
+ * the agency's message, as DESIGN.md asks.) Pure, for tests. */
+void forwarder_row_error(const struct agency_result *res, char *out, size_t outlen);
+
 #endif

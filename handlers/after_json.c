@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "lib/dates.h"
 #include "lib/jsonw.h"
 
 void after_json_payment(struct buf *b, const struct payment_row *p)
@@ -33,6 +34,26 @@ void after_json_action(struct buf *b, const struct action_row *a)
 	jw_kstr(b, false, "created_at", a->created_at);
 	jw_kstr(b, false, "state", a->state);
 	jw_kraw(b, false, "actor", a->actor);
+	buf_putc(b, '}');
+}
+
+void after_json_delivery(struct buf *b, const struct case_delivery_row *d)
+{
+	/* Only a pending row has a next attempt: a sending one is being tried
+	 * now, a failed create waits for a retry that only a person asks for.
+	 * A row due at once (0) has been due since it was queued: that time,
+	 * stored, so that two reads of an unchanged case answer the same. */
+	bool pending = d->state && strcmp(d->state, "pending") == 0;
+	char next[DATES_TS_LEN];
+	const char *next_at = NULL;
+	if (pending && d->next_attempt_at_ms > 0)
+		next_at = dates_ms_rfc3339(d->next_attempt_at_ms, next) ? next : NULL;
+	else if (pending)
+		next_at = d->updated_at;
+	buf_putc(b, '{');
+	jw_kint(b, true, "attempts", d->attempts);
+	jw_kstr_or_null(b, false, "last_error", d->last_error);
+	jw_kstr_or_null(b, false, "next_attempt_at", next_at);
 	buf_putc(b, '}');
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The objects of "after the handoff" (openapi.yaml Payment, Action,
- * SettlementRef, Settlement, SettlementAllocation), written straight from
+ * Delivery, SettlementRef, Settlement, SettlementAllocation), written straight from
  * store rows. */
 #ifndef INKASSO_AFTER_JSON_H
 #define INKASSO_AFTER_JSON_H
@@ -12,6 +12,10 @@
 void after_json_payment(struct buf *b, const struct payment_row *p);
 /* Writes one Action object. */
 void after_json_action(struct buf *b, const struct action_row *a);
+/* Writes one Delivery object (a case detail's delivery) from the row that
+ * holds the case up: next_attempt_at is null unless the row is pending; for
+ * a row due at once, the time it was queued (its updated_at). */
+void after_json_delivery(struct buf *b, const struct case_delivery_row *d);
 /* Writes one SettlementRef object (a case's share of a settlement). */
 void after_json_settlement_ref(struct buf *b, const struct settlement_ref_row *r);
 /* Writes Settlement objects (with their allocations) as the store delivers

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* GET /v1/collection-cases/{id}: the case with its events, payments, actions
- * and settlements, from one snapshot. Another tenant's id answers 404
+/* GET /v1/collection-cases/{id}: the case with its events, payments, actions,
+ * settlements and delivery (what waits for the agency), from one snapshot. Another tenant's id answers 404
  * exactly as an unknown one does. */
 #include "handlers/after_json.h"
 #include "handlers/case_json.h"
@@ -25,6 +25,7 @@ struct detail {
 	struct buf *b;
 	enum section at; /* the list being written */
 	int items;       /* items written in it */
+	bool delivery;   /* the delivery member was written */
 };
 
 /* Closes the lists up to to and opens the next ones: a list without items is
@@ -84,6 +85,16 @@ static int write_settlement(void *ctx, const struct settlement_ref_row *r)
 	return 0;
 }
 
+static int write_delivery(void *ctx, const struct case_delivery_row *w)
+{
+	struct detail *d = ctx;
+	enter(d, SEC_DONE);
+	jw_key(d->b, false, "delivery");
+	after_json_delivery(d->b, w);
+	d->delivery = true;
+	return 0;
+}
+
 enum handler_result handle_cases_get(const struct request *req, struct reply *out)
 {
 	if (!ids_valid("cc_", req->path_id))
@@ -94,12 +105,15 @@ enum handler_result handle_cases_get(const struct request *req, struct reply *ou
 		.on_payment = write_payment,
 		.on_action = write_action,
 		.on_settlement = write_settlement,
+		.on_delivery = write_delivery,
 	};
 	struct detail d = {.b = &out->body, .at = SEC_CASE};
 	enum store_result r = store_case_detail(req->app->store, req->claims->tenant, req->path_id, &fns, &d);
 	if (r != STORE_OK)
 		return reply_case_problem(out, r, NULL); /* the problem replaces what was written */
 	enter(&d, SEC_DONE);
+	if (!d.delivery) /* nothing waits for the agency */
+		jw_kraw(d.b, false, "delivery", NULL);
 	buf_putc(d.b, '}');
 	reply_json(out, 200);
 	return HANDLER_ANSWERED;

@@ -148,24 +148,28 @@ int64_t dates_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void dates_now_rfc3339(char out[DATES_TS_LEN])
+bool dates_ms_rfc3339(int64_t ms, char out[DATES_TS_LEN])
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t secs = (int64_t)ts.tv_sec;
-	int64_t days = secs / 86400 - (secs % 86400 < 0);
-	int64_t sod = secs - days * 86400; /* second of the day, 0..86399 */
-	if (!dates_from_days(days, out))
-		memcpy(out, "9999-12-31", DATES_LEN); /* keeps the fixed width on an absurd clock */
+	/* Floor division: an instant before 1970 has a negative day number and
+	 * a millisecond of the day in 0..86399999 all the same. */
+	int64_t days = ms / 86400000 - (ms % 86400000 < 0);
+	int64_t msod = ms - days * 86400000;
+	if (!dates_from_days(days, out)) {
+		memcpy(out, "9999-12-31T23:59:59.999Z", DATES_TS_LEN); /* the fixed width on an absurd value */
+		return false;
+	}
 	char *p = out + 10;
 	*p++ = 'T';
-	p = put_num(p, (unsigned)(sod / 3600), 2);
+	p = put_num(p, (unsigned)(msod / 3600000), 2);
 	*p++ = ':';
-	p = put_num(p, (unsigned)(sod / 60 % 60), 2);
+	p = put_num(p, (unsigned)(msod / 60000 % 60), 2);
 	*p++ = ':';
-	p = put_num(p, (unsigned)(sod % 60), 2);
+	p = put_num(p, (unsigned)(msod / 1000 % 60), 2);
 	*p++ = '.';
-	p = put_num(p, (unsigned)(ts.tv_nsec / 1000000), 3);
+	p = put_num(p, (unsigned)(msod % 1000), 3);
 	*p++ = 'Z';
 	*p = '\0';
+	return true;
 }
+
+void dates_now_rfc3339(char out[DATES_TS_LEN]) { dates_ms_rfc3339(dates_now_ms(), out); }

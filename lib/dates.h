@@ -46,6 +46,11 @@ void dates_today(char out[DATES_LEN]);
  * milliseconds included, 'Z' suffix). */
 void dates_now_rfc3339(char out[DATES_TS_LEN]);
 
+/* The instant ms (since the epoch) as dates_now_rfc3339 writes it. False,
+ * with out "9999-12-31T23:59:59.999Z", when its year is outside what
+ * dates_from_days writes. */
+bool dates_ms_rfc3339(int64_t ms, char out[DATES_TS_LEN]);
+
 /* The real-time clock in ms since the epoch (queue times, ages). */
 int64_t dates_now_ms(void);
 

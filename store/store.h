@@ -396,9 +396,29 @@ struct settlement_ref_row {
 	const char *allocation_date;
 };
 
+/* What holds a case up at the agency (the case detail's delivery): the
+ * first of its outbox rows, in the outbox's per-case order, that still
+ * waits. A row waits while it is pending (due at next_attempt_at_ms, or
+ * queued behind an earlier row) or sending (an attempt in flight), and a
+ * failed create while the case is failed (it blocks everything behind it
+ * until POST .../retry). Done and cancelled rows never wait, nor a failed
+ * action or payment (the forwarder gave up on it; case.action_failed
+ * told so, and it holds nothing back), nor the failed create of a rejected
+ * case. The first such row is the one the others queue behind, so its
+ * attempts and error are why the case is stuck. */
+struct case_delivery_row {
+	enum outbox_kind kind;
+	const char *state;          /* pending | sending | failed */
+	int attempts;               /* attempts made (a sending row's current one included) */
+	const char *last_error;     /* the last attempt's error (never personal data); NULL: none yet */
+	int64_t next_attempt_at_ms; /* pending: due then (0: at once); else meaningless */
+	const char *updated_at;     /* when the row last changed: for one due at once, when it was queued */
+};
+
 typedef int (*store_payment_fn)(void *ctx, const struct payment_row *p);
 typedef int (*store_action_fn)(void *ctx, const struct action_row *a);
 typedef int (*store_settlement_ref_fn)(void *ctx, const struct settlement_ref_row *r);
+typedef int (*store_delivery_fn)(void *ctx, const struct case_delivery_row *d);
 
 /* The callbacks of store_case_detail, called in this order: on_case once,
  * then each list oldest first. A NULL callback skips its list. */
@@ -408,10 +428,13 @@ struct case_detail_fns {
 	store_payment_fn on_payment;          /* direct (source api) and agency-collected ones */
 	store_action_fn on_action;
 	store_settlement_ref_fn on_settlement;
+	store_delivery_fn on_delivery;        /* last, once when a row waits (struct case_delivery_row),
+					       * not at all when none does */
 };
 
-/* Reads one case of the tenant with its events, payments, actions and
- * settlement allocations, all from one snapshot (GET /v1/collection-cases/{id}).
+/* Reads one case of the tenant with its events, payments, actions,
+ * settlement allocations and what waits for the agency, all from one
+ * snapshot (GET /v1/collection-cases/{id}).
  * STORE_NOT_FOUND for an unknown id or another tenant's. A callback returning
  * non-zero stops the read (result stays STORE_OK). */
 enum store_result store_case_detail(struct store *s, const char *tenant, const char *id,

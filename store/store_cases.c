@@ -140,6 +140,7 @@ struct detail_read {
 	struct payment_row p;
 	struct action_row a;
 	struct settlement_ref_row sr;
+	struct case_delivery_row dl;
 };
 
 static int on_case_row(void *arg)
@@ -173,8 +174,23 @@ static int on_settlement_row(void *arg)
 	return d->fns->on_settlement(d->ctx, &d->sr);
 }
 
-/* The case's lists after the case itself, oldest first; a NULL callback
- * skips its list. */
+static int on_delivery_row(void *arg)
+{
+	struct detail_read *d = arg;
+	return d->fns->on_delivery(d->ctx, &d->dl);
+}
+
+/* The case's first outbox row that still waits (struct case_delivery_row):
+ * the outbox_case index (case_id, id) in order, stopping at the first. */
+static const char delivery_sql[] =
+	"SELECT o.kind, o.state, o.attempts, o.last_error, o.next_attempt_at, o.updated_at FROM outbox o"
+	" WHERE o.case_id = ?1 AND (o.state IN ('pending', 'sending')"
+	"   OR (o.state = 'failed' AND o.kind = 'create'"
+	"     AND EXISTS (SELECT 1 FROM cases c WHERE c.id = o.case_id AND c.status = 'failed')))"
+	" ORDER BY o.id LIMIT 1";
+
+/* The case's lists after the case itself, oldest first, then what waits for
+ * the agency; a NULL callback skips its part. */
 static enum store_result read_lists(struct db_conn *c, const char *id, struct detail_read *d, bool *stop)
 {
 	static const char events[] = "SELECT seq, at, from_status, to_status, source, detail, actor"
@@ -215,6 +231,12 @@ static enum store_result read_lists(struct db_conn *c, const char *id, struct de
 		DB_COL_TEXT(&d->sr.settlement_id), DB_COL_INT64(&d->sr.amount), DB_COL_TEXT(&d->sr.allocation_date),
 		DB_END_COL,
 	};
+	const struct db_col delivery_cols[] = {
+		DB_COL_NAME((int *)&d->dl.kind, outbox_kind_names), DB_COL_TEXT(&d->dl.state),
+		DB_COL_INT(&d->dl.attempts, 0),                      DB_COL_TEXT(&d->dl.last_error),
+		DB_COL_INT64(&d->dl.next_attempt_at_ms),             DB_COL_TEXT(&d->dl.updated_at),
+		DB_END_COL,
+	};
 	const struct {
 		const char *sql;
 		const struct db_col *cols;
@@ -227,6 +249,7 @@ static enum store_result read_lists(struct db_conn *c, const char *id, struct de
 		{actions, action_cols, d->fns->on_action != NULL, on_action_row, "store: detail actions"},
 		{settlements, settlement_cols, d->fns->on_settlement != NULL, on_settlement_row,
 		 "store: detail settlements"},
+		{delivery_sql, delivery_cols, d->fns->on_delivery != NULL, on_delivery_row, "store: detail delivery"},
 	};
 	enum store_result r = STORE_OK;
 	for (size_t i = 0; r == STORE_OK && !*stop && i < sizeof lists / sizeof lists[0]; i++)
@@ -245,7 +268,8 @@ enum store_result store_case_detail(struct store *s, const char *tenant, const c
 	bool stop = false;
 	struct db_conn *c;
 	/* One read transaction: the balance and the events and payments that
-	 * make it up come from the same snapshot. */
+	 * make it up, and what still waits for the agency, come from the same
+	 * snapshot. */
 	enum store_result r = store_snapshot_begin(s, &c);
 	if (r == STORE_OK)
 		r = db_each(c, sql, params, cols, on_case_row, &d, &stop, "store: get case");

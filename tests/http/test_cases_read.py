@@ -377,9 +377,14 @@ def test_get_case_with_events(api, search):
     assert [(e["from"], e["to"], e["source"]) for e in c["events"]] == [(None, "pending", "api")]
     assert c["events"][0]["at"] == c["created_at"]
     assert (c["payments"], c["actions"], c["settlements"]) == ([], [], [])
+    # Not sent yet (this service has no agency): its invoice waits, untried.
+    assert c["delivery"]["attempts"] == 0 and c["delivery"]["last_error"] is None, c["delivery"]
+    assert c["delivery"]["next_attempt_at"] == c["created_at"], "due since it was queued"
+    assert api.get("/v1/collection-cases/" + cases["A"], t).json() == c, "an unchanged case reads the same"
     # The listing shows the same case (without its history).
     [listed] = page(api, t, "invoice_number=INV-AAA-1")["data"]
-    assert {k: v for k, v in c.items() if k not in ("events", "payments", "actions", "settlements")} == listed
+    detail_only = ("events", "payments", "actions", "settlements", "delivery")
+    assert {k: v for k, v in c.items() if k not in detail_only} == listed
 
 
 @pytest.mark.parametrize("case_id", [

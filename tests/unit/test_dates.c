@@ -148,3 +148,20 @@ Test(dates, now_has_the_fixed_rfc3339_shape)
 	cr_expect_lt((now[11] - '0') * 10 + (now[12] - '0'), 24);
 	cr_expect_lt((now[14] - '0') * 10 + (now[15] - '0'), 60);
 }
+
+Test(dates, instants_in_ms_as_rfc3339_utc)
+{
+	char out[DATES_TS_LEN];
+	cr_expect(dates_ms_rfc3339(0, out));
+	cr_expect_str_eq(out, "1970-01-01T00:00:00.000Z");
+	cr_expect(dates_ms_rfc3339(INT64_C(1771581600123), out));
+	cr_expect_str_eq(out, "2026-02-20T10:00:00.123Z");
+	cr_expect(dates_ms_rfc3339(INT64_C(951868799999), out), "the last ms of a leap day");
+	cr_expect_str_eq(out, "2000-02-29T23:59:59.999Z");
+	cr_expect(dates_ms_rfc3339(-1, out), "floor division before 1970");
+	cr_expect_str_eq(out, "1969-12-31T23:59:59.999Z");
+	cr_expect_not(dates_ms_rfc3339(INT64_MAX, out), "beyond year 9999");
+	cr_expect_str_eq(out, "9999-12-31T23:59:59.999Z");
+	cr_expect_not(dates_ms_rfc3339(INT64_MIN, out));
+	cr_expect_eq(strlen(out), DATES_TS_LEN - 1, "the fixed width on an absurd value");
+}
