@@ -37,9 +37,14 @@ fi
 # Contract tools, pinned (see shared/TOOLING.md), kept out of git in .tools/.
 # standardwebhooks is the reference implementation of webhook signatures: the
 # webhook-listen tests sign and verify with it (tests/http/test_webhook_listen.py).
-tools=("@redocly/cli@2.77.0" "@stoplight/prism-cli@5.14.2" "dockerfile-utils@0.16.3" "standardwebhooks@1.1.1")
+# openapi-typescript and typescript: the typed-client check of make lint
+# (scripts/check-client.sh) generates a client from openapi.yaml and compiles
+# tests/client/use.ts against it.
+tools=("@redocly/cli@2.77.0" "@stoplight/prism-cli@5.14.2" "dockerfile-utils@0.16.3" "standardwebhooks@1.1.1"
+       "openapi-typescript@7.9.1" "typescript@5.9.3")
 if [ ! -x .tools/node_modules/.bin/prism ] || [ ! -x .tools/node_modules/.bin/redocly ] ||
    [ ! -x .tools/node_modules/.bin/dockerfile-utils ] ||
+   [ ! -x .tools/node_modules/.bin/openapi-typescript ] || [ ! -x .tools/node_modules/.bin/tsc ] ||
    [ ! -f .tools/node_modules/standardwebhooks/package.json ]; then
 	echo "installing npm tools into .tools/: ${tools[*]}"
 	mkdir -p .tools

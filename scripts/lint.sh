@@ -5,6 +5,8 @@
 #   the product tree    scripts/check-tree.sh (includes point down the layers,
 #                       files within 600 lines and 120 columns)
 #   openapi.yaml        Redocly CLI, rules in redocly.yaml (errors fail)
+#   the typed client    scripts/check-client.sh (openapi-typescript generates a
+#                       client, tsc compiles a typed use of every operation)
 #   Dockerfile          dockerfile-utils (any reported problem fails, warnings too)
 #   docker-compose.yml  docker-compose config -q (no Docker engine needed), with
 #                       its PostgreSQL profile, and deploy/haproxy.cfg (haproxy -c)
@@ -38,6 +40,13 @@ if ! REDOCLY_TELEMETRY=off "$bin/redocly" lint --config redocly.yaml openapi.yam
 	exit 1
 fi
 echo "lint: openapi ok"
+
+if ! scripts/check-client.sh >"$out" 2>&1; then
+	cat "$out" >&2
+	echo "lint: typed client FAILED" >&2
+	exit 1
+fi
+echo "lint: typed client ok"
 
 # dockerfile-utils exits 0 on warnings: any output at all is a failure.
 rc=0
