@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/after_json.h"
 #include "handlers/case_json.h"
 #include "handlers/case_validate.h"
 #include "handlers/handlers.h"
@@ -42,7 +43,9 @@ static void case_row_of(const struct case_input *in, const char *id, const char 
 	c->updated_at = now;
 }
 
-/* Writes the 201 body: the case with its first event and empty lists. */
+/* Writes the 201 body: the case detail as a read of it answers, with its
+ * first event, empty lists, and its delivery: the create queued for the
+ * agency in the same transaction, due since then. */
 static void write_created(struct buf *b, const struct case_row *c, const char *actor)
 {
 	case_json_open(b, c);
@@ -50,7 +53,13 @@ static void write_created(struct buf *b, const struct case_row *c, const char *a
 	jw_key(b, false, "events");
 	buf_putc(b, '[');
 	case_json_event(b, &first);
-	buf_puts(b, "],\"payments\":[],\"actions\":[],\"settlements\":[]}");
+	buf_puts(b, "],\"payments\":[],\"actions\":[],\"settlements\":[]");
+	const struct case_delivery_row queued = {
+		.kind = OUTBOX_CREATE, .state = "pending", .updated_at = c->created_at,
+	};
+	jw_key(b, false, "delivery");
+	after_json_delivery(b, &queued);
+	buf_putc(b, '}');
 }
 
 /* Parses, loads the settings and validates; on failure the problem is in out. */
