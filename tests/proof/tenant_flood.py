@@ -28,16 +28,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import proofkit as K  # noqa: E402
+from seckit import pct  # noqa: E402
 from conftest import Api, Service, claims_for, jwt_sign, valid_case  # noqa: E402
 
 P99_TARGET_MS = 50.0
-
-
-def percentile(sorted_values, q):
-    """Nearest rank; 0 for no values."""
-    if not sorted_values:
-        return 0.0
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
 def flood_worker(port, path, token, deadline, counts, lock):
@@ -142,8 +136,8 @@ def phase(name, env, a, logs):
         f"{name}_quiet_requests": len(lat),
         f"{name}_quiet_200": quiet.get("200", 0),
         f"{name}_quiet_other": {k: v for k, v in quiet.items() if k != "200"},
-        f"{name}_quiet_p50_ms": round(percentile(lat, 0.50), 2),
-        f"{name}_quiet_p99_ms": round(percentile(lat, 0.99), 2),
+        f"{name}_quiet_p50_ms": round(pct(lat, 50) or 0.0, 2),
+        f"{name}_quiet_p99_ms": round(pct(lat, 99) or 0.0, 2),
         f"{name}_quiet_max_ms": round(lat[-1], 2) if lat else 0,
         f"{name}_flood_requests": sum(fc.values()),
         f"{name}_flood_per_s": round(sum(fc.values()) / flood["elapsed_s"]),

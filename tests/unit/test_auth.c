@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/unit/test_b64url.h"
+
 #define NOW 1700000000LL
 #define ISS "https://id.example"
 #define AUD "inkasso"
@@ -134,29 +136,6 @@ static void keys_teardown(void)
 }
 
 /* ---- building tokens ---- */
-
-static char *b64url(const unsigned char *p, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char *out = malloc(n * 4 / 3 + 4);
-	cr_assert_not_null(out);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		out[o++] = tab[(v >> 18) & 63];
-		out[o++] = tab[(v >> 12) & 63];
-		if (i + 1 < n)
-			out[o++] = tab[(v >> 6) & 63];
-		if (i + 2 < n)
-			out[o++] = tab[v & 63];
-	}
-	out[o] = '\0';
-	return out;
-}
 
 static char *b64url_str(const char *s)
 {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "server/auth.h"
+#include "tests/unit/test_b64url.h"
 
 #define NOW 1700000000LL
 #define CLAIMS "{\"tenant\":\"acme\",\"scope\":\"cases:read\",\"exp\":1700003600}"
@@ -50,25 +51,6 @@ static void teardown(void)
 	EVP_PKEY_free(rsa_small);
 	EVP_PKEY_free(ec1);
 	EVP_PKEY_free(ec384);
-}
-
-static char *b64url(const unsigned char *p, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char *out = malloc(n * 4 / 3 + 4);
-	cr_assert_not_null(out);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-		out[o++] = tab[(v >> 18) & 63];
-		out[o++] = tab[(v >> 12) & 63];
-		if (i + 1 < n)
-			out[o++] = tab[(v >> 6) & 63];
-		if (i + 2 < n)
-			out[o++] = tab[v & 63];
-	}
-	out[o] = '\0';
-	return out;
 }
 
 /* A big-number parameter of k, base64url, padded to pad bytes (0: minimal). */
