@@ -210,15 +210,42 @@ def run_chunks(fn, items, workers):
         t.join()
 
 
+def get_past_503(api, path, tenant, tries=20):
+    """GET, asked again after a 503 (Retry-After), as a client does: on
+    PostgreSQL, a pooled connection that slept through a database restart
+    answers one 503 on its next statement (README, "The database lost")."""
+    for _ in range(tries):
+        r = api.get(path, tenant)
+        if r.status_code != 503:
+            return r
+        time.sleep(0.25)
+    return r
+
+
+def list_all_past_503(api, tenant, query):
+    """list_all, each page asked again after a 503 (get_past_503)."""
+    out, cursor = [], None
+    for _ in range(1000):
+        q = query + ("&cursor=" + cursor if cursor else "")
+        r = get_past_503(api, f"{CASES}?{q}", tenant)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        out += page["data"]
+        if not page["has_more"]:
+            return out
+        cursor = page["next_cursor"]
+    raise AssertionError("pagination did not end")
+
+
 def readable_and_listed(api, tenants, acked):
     """Every acknowledged case answers GET with its invoice number and is in
     its tenant's listing. acked: {case_id: (tenant, number)}. Returns
     (missing, listed) where listed is {tenant: [case...]}."""
-    listed = {t: list_all(api, t, "limit=200") for t in tenants}
+    listed = {t: list_all_past_503(api, t, "limit=200") for t in tenants}
     ids = {c["id"] for cases in listed.values() for c in cases}
     missing = 0
     for case_id, (tenant, number) in acked.items():
-        r = api.get(f"{CASES}/{case_id}", tenant)
+        r = get_past_503(api, f"{CASES}/{case_id}", tenant)
         if r.status_code != 200 or r.json()["invoice"]["number"] != number or case_id not in ids:
             missing += 1
     return missing, listed
