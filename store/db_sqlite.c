@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The SQLite engine of store/db.h. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,19 @@ enum store_result db_fail(sqlite3 *db, int rc, const char *what)
 	return busy ? STORE_BUSY : STORE_HARD_ERROR;
 }
 
+/* Before SQLite's first use in the process: no memory statistics. They are
+ * kept under one global mutex that every allocation of every connection
+ * takes, which the readers of the HTTP threads contend for; inkasso never
+ * asks for them (sqlite3_memory_used). */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 bool db_open(struct db_conn *c, const char *path, int flags, int busy_timeout_ms, char *err, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_setup);
 	memset(c, 0, sizeof *c);
 	c->engine = DB_SQLITE;
 	c->ops = &db_sqlite_ops;

@@ -24,6 +24,13 @@
 #define STORE_PAGE_SIZE 8192
 #define STORE_WRITER_CACHE_KIB 32768
 #define STORE_READER_CACHE_KIB 8192
+/* The readers map the database file (PRAGMA mmap_size): a page is read in
+ * place from the kernel's page cache instead of a pread() and a copy into
+ * each reader's own cache. Those pages are the kernel's (file-backed, shared
+ * by every reader), not the service's private memory. SQLite caps the size
+ * at its compile-time SQLITE_MAX_MMAP_SIZE (2 GiB in Debian's build); past
+ * it, the rest of a bigger file is read with pread() as before. */
+#define STORE_READER_MMAP_BYTES 2147418112
 
 /* A create waiting for the committer (store_commit.c). */
 struct create_job {

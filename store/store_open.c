@@ -183,6 +183,7 @@ static bool conn_open(struct db_conn *c, const char *path, bool readonly, char *
 		return false;
 	return !readonly ||
 	       (exec_pragma(c->db, "PRAGMA cache_size = -" STR(STORE_READER_CACHE_KIB), err, errlen) &&
+		exec_pragma(c->db, "PRAGMA mmap_size = " STR(STORE_READER_MMAP_BYTES), err, errlen) &&
 		pragma_set(c->db, "PRAGMA query_only = ON", "PRAGMA query_only", "1", err, errlen));
 }
 
