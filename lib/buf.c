@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool buf_reserve(struct buf *b, size_t extra)
+bool buf_reserve(struct buf *b, size_t extra)
 {
 	if (b->oom)
 		return false;
@@ -30,7 +30,7 @@ static bool buf_reserve(struct buf *b, size_t extra)
 	return true;
 }
 
-void buf_append(struct buf *b, const void *p, size_t n)
+void buf_append_grow(struct buf *b, const void *p, size_t n)
 {
 	if (!buf_reserve(b, n))
 		return;

@@ -5,6 +5,7 @@
 #define INKASSO_BUF_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data; /* NUL-terminated when len > 0 or after buf_cstr() */
@@ -13,8 +14,22 @@ struct buf {
 	bool oom;
 };
 
-/* Appends n bytes. */
-void buf_append(struct buf *b, const void *p, size_t n);
+/* Makes room for extra more bytes (and the NUL) in one allocation, for a
+ * writer that knows about how much it will append; false after an OOM. */
+bool buf_reserve(struct buf *b, size_t extra);
+/* Appends n bytes; the room already there is filled inline (JSON writing
+ * appends many short pieces), a growth goes through buf_append_grow. */
+void buf_append_grow(struct buf *b, const void *p, size_t n);
+static inline void buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 <= b->cap && !b->oom) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} else {
+		buf_append_grow(b, p, n);
+	}
+}
 /* Appends a NUL-terminated string. */
 void buf_puts(struct buf *b, const char *s);
 /* Appends one byte. Inline: JSON writing puts one between most values. */

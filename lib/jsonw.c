@@ -16,6 +16,19 @@ static inline bool plain(unsigned char c)
 	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
+/* Eight bytes at a time: true when none of them needs the slow path (the
+ * SWAR tests of "has a byte less than / equal to", Hacker's Delight 6-1). */
+static inline bool plain8(const unsigned char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof w);
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t low = (w - ones * 0x20) & ~w;                     /* bytes < 0x20 (or >= 0x80) */
+	uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
+	uint64_t eq = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) | ((del - ones) & ~del);
+	return ((low | eq | w) & highs) == 0;
+}
+
 void jw_strn(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -24,6 +37,8 @@ void jw_strn(struct buf *b, const char *s, size_t n)
 	size_t run = 0; /* start of the pending run of bytes copied verbatim */
 	size_t i = 0;
 	while (i < n) {
+		while (i + 8 <= n && plain8(p + i))
+			i += 8;
 		while (i < n && plain(p[i]))
 			i++;
 		if (i == n)
@@ -86,6 +101,26 @@ void jw_str(struct buf *b, const char *s)
 
 void jw_key(struct buf *b, bool first, const char *key)
 {
+	/* Keys are nearly always the program's own short names: written in one
+	 * copy when every byte is plain, else escaped like any string. */
+	size_t n = strlen(key), i = 0;
+	while (i + 8 <= n && plain8((const unsigned char *)key + i))
+		i += 8;
+	while (i < n && plain((unsigned char)key[i]))
+		i++;
+	if (i == n && buf_reserve(b, n + 4)) {
+		char *o = b->data + b->len;
+		if (!first)
+			*o++ = ',';
+		*o++ = '"';
+		memcpy(o, key, n);
+		o += n;
+		*o++ = '"';
+		*o++ = ':';
+		*o = '\0';
+		b->len = (size_t)(o - b->data);
+		return;
+	}
 	if (!first)
 		buf_putc(b, ',');
 	jw_str(b, key);
