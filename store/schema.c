@@ -307,6 +307,10 @@ static const char *const migrations[] = {
 	 * The settings' actor column (5) is written from now on. */
 	("ALTER TABLE agency_settings ADD COLUMN agency_environment TEXT NOT NULL DEFAULT 'production'"
 	 "  CHECK (agency_environment IN ('production', 'staging'));"), /* one element (clang) */
+	/* 10: a case's allocations in the detail's order, so that reading them
+	 * needs no sort (a temporary b-tree per case read, even for none). */
+	"DROP INDEX settlement_allocations_case;"
+	"CREATE INDEX settlement_allocations_case ON settlement_allocations (case_id, allocation_date, settlement_id, pos);",
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
