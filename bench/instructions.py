@@ -5,7 +5,7 @@ a shared machine does not move (the same binary, database and requests give
 the same count), for comparing two builds of inkasso where req/s cannot tell
 a few percent apart.
 
-    bench/instructions.py [--bin BIN ...] [--requests N] [--cases N]
+    bench/instructions.py [--bin BIN ...] [--requests N] [--cases N] [--keep DIR]
 
 Each binary (default bin/inkasso) serves a copy of one generated database
 (build/release/bench/gen, --cases cases over 10 tenants) under
@@ -15,7 +15,9 @@ the first listing page of 50, /healthz) N requests go over one keep-alive
 connection on 127.0.0.1; the script prints instructions per request per
 binary, and with two binaries the second's change against the first.
 Everything it starts is stopped by its pid; it writes under a temporary
-directory only."""
+directory only; --keep DIR copies the callgrind files there, for
+`callgrind_annotate --inclusive=yes DIR/callgrind.by_id.*` to say where the
+instructions go."""
 import argparse
 import http.client
 import os
@@ -84,6 +86,7 @@ def main():
     ap.add_argument("--bin", action="append", help="an inkasso binary (again for a second one)")
     ap.add_argument("--requests", type=int, default=500)
     ap.add_argument("--cases", type=int, default=5000)
+    ap.add_argument("--keep", help="a directory to copy the callgrind files into")
     a = ap.parse_args()
     bins = a.bin or [os.path.join(ROOT, "bin/inkasso")]
     gen = os.path.join(ROOT, "build/release/bench/gen")
@@ -109,6 +112,11 @@ def main():
                         os.remove(db + suffix)
                 shutil.copy(base, db)
                 table[(b, kind)] = count(os.path.abspath(b), kind, a.requests, db, ids, work)
+        if a.keep:
+            os.makedirs(a.keep, exist_ok=True)
+            for f in os.listdir(work):
+                if f.startswith("callgrind."):
+                    shutil.copy(os.path.join(work, f), a.keep)
     print(f"instructions per request (callgrind, inside on_access; {a.requests} requests each, {a.cases} cases)")
     print("| request | " + " | ".join(bins) + (" | change |" if len(bins) == 2 else " |"))
     print("|---|" + "---:|" * (len(bins) + (1 if len(bins) == 2 else 0)))
