@@ -6,6 +6,7 @@
 #ifndef INKASSO_STORE_INTERNAL_H
 #define INKASSO_STORE_INTERNAL_H
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +65,7 @@ struct store {
 	sqlite3 *ckpt_db;
 	struct wake ckpt;            /* its cond: a checkpoint wanted, or stop */
 	bool ckpt_wanted, ckpt_running;
+	atomic_int wal_frames;       /* the WAL's frames after the last commit (its hook) */
 	pthread_t ckpt_thread;
 };
 
