@@ -3,8 +3,9 @@
 # What bench/run.sh and bench/pg.sh share: the processes they start (each
 # stopped by its pid on exit), inkasso on a database, nginx serving files,
 # wrk in alternating rounds with the figures per label, the run file of
-# tokens. Sourced, with these set: ROOT BIN RUN SECRET SCOPE LOG_LEVEL
-# WRK_THREADS ROUNDS SECS WARM NGINX (and BYTES before start_nginx).
+# tokens, the memory of each inkasso sampled while it runs. Sourced, with
+# these set: ROOT BIN RUN SECRET SCOPE LOG_LEVEL WRK_THREADS ROUNDS SECS WARM
+# NGINX (and BYTES before start_nginx).
 
 # ---- processes: every one we start is recorded and stopped by pid ----
 PIDS=()
@@ -15,10 +16,15 @@ stop_pid() { # pid [signal]
 	for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
 	wait "$pid" 2>/dev/null || true
+	# forgotten once stopped: a pid the kernel hands out again is not ours
+	local keep=() p
+	for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
 }
 cleanup() {
 	local rc=$?
-	for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && stop_pid "$pid"; done
+	local pid
+	for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
 	# keep a failed run's logs; a good run's temp dir goes (its files are big)
 	if [ "$rc" = 0 ]; then rm -rf "$RUN"; else echo "bench: failed ($rc); logs in $RUN" >&2; fi
 }
@@ -41,7 +47,23 @@ wait_http() { # url pid seconds
 }
 
 INK_PID=""; INK_PORT=""
-declare -A HWM RSS
+# sample_mem pid file: every 0.5 s a line "RssAnon RssFile RssShmem" (kB) of
+# the process, until stopped by its pid or the process is gone. /proc has the
+# peak of the whole RSS (VmHWM) but not of its parts: this is their peak.
+sample_mem() {
+	local pid=$1 out=$2 k v a f s
+	while [ -d "/proc/$pid" ]; do
+		a=""; f=""; s=""
+		while read -r k v _; do
+			case $k in RssAnon:) a=$v ;; RssFile:) f=$v ;; RssShmem:) s=$v ;; esac
+		done 2>/dev/null <"/proc/$pid/status" || break
+		[ -z "$a" ] || echo "$a $f $s" >>"$out"
+		sleep 0.5
+	done
+}
+# MEM[name]: "VmHWM VmRSS-at-end RssAnon-peak RssFile-peak RssShmem-peak samples", kB;
+# HWM and RSS: VmHWM and VmRSS in MB.
+declare -A HWM RSS MEM SAMPLER
 start_inkasso() { # name db [VAR=value ...]
 	local name=$1 db=$2; shift 2
 	INK_PORT=$(free_port)
@@ -49,14 +71,25 @@ start_inkasso() { # name db [VAR=value ...]
 		INKASSO_LOG_LEVEL="$LOG_LEVEL" "$@" "$BIN" serve >"$RUN/inkasso-$name.log" 2>&1 &
 	INK_PID=$!
 	PIDS+=("$INK_PID")
+	: >"$RUN/mem-$name.txt"
+	sample_mem "$INK_PID" "$RUN/mem-$name.txt" &
+	SAMPLER[$name]=$!
+	PIDS+=("$!")
 	local t0=$SECONDS
-	wait_http "http://127.0.0.1:$INK_PORT/healthz" "$INK_PID" 300 || { tail -5 "$RUN/inkasso-$name.log" >&2; exit 1; }
+	wait_http "http://127.0.0.1:$INK_PORT/healthz" "$INK_PID" 300 ||
+		{ tail -5 "$RUN/inkasso-$name.log" >&2; exit 1; }
 	echo "bench: inkasso ($name) up on :$INK_PORT, pid $INK_PID, started in $((SECONDS - t0)) s"
 }
-stop_inkasso() { # name
-	local name=$1
-	HWM[$name]=$(awk '/^VmHWM/ {print int($2/1024)}' "/proc/$INK_PID/status")
-	RSS[$name]=$(awk '/^VmRSS/ {print int($2/1024)}' "/proc/$INK_PID/status")
+stop_inkasso() { # name: stops $INK_PID and its sampler, after a last sample
+	local name=$1 hwm rss anon file shm
+	stop_pid "${SAMPLER[$name]}"
+	[ -r "/proc/$INK_PID/status" ] || { echo "bench: inkasso ($name) is gone" >&2; exit 1; }
+	read -r hwm rss anon file shm < <(awk '{v[$1] = $2} END {
+		print v["VmHWM:"], v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["RssShmem:"]}' "/proc/$INK_PID/status")
+	echo "$anon $file $shm" >>"$RUN/mem-$name.txt"
+	MEM[$name]="$hwm $rss $(awk '$1 + 0 > a {a = $1} $2 + 0 > f {f = $2} $3 + 0 > s {s = $3}
+		END {printf "%d %d %d %d", a, f, s, NR}' "$RUN/mem-$name.txt")"
+	HWM[$name]=$((hwm / 1024)); RSS[$name]=$((rss / 1024))
 	stop_pid "$INK_PID"
 	INK_PID=""
 }
@@ -83,8 +116,11 @@ write_run_lua() {
 # ---- wrk ----
 # Per label: requests and seconds summed over the rounds (req/s = their
 # quotient), p50 the mean of the rounds', p99 the worst round's.
-declare -A REQS TIME P50S P99S BAD CONNS ERRS RPS P50 P99 URLS DATA SCRIPT PATHS
-passive_opens() { awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "PassiveOpens") c = i; h = 1 } else print $c }' /proc/net/snmp; }
+declare -A REQS TIME P50S P99S BAD CONNS ERRS RPS P50 P99 URLS TDATA SCRIPT PATHS
+passive_opens() {
+	awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "PassiveOpens") c = i; h = 1 } else print $c }' \
+		/proc/net/snmp
+}
 to_ms() { # "1.23ms" | "850.00us" | "1.02s" -> ms
 	awk -v v="$1" 'BEGIN {
 		if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
@@ -95,14 +131,14 @@ to_ms() { # "1.23ms" | "850.00us" | "1.02s" -> ms
 }
 # target label url script conns data [path]: what a label measures
 target() {
-	URLS[$1]=$2; SCRIPT[$1]=$3; CONNS_OF[$1]=$4; DATA[$1]=$5; PATHS[$1]=${6:-/healthz}
+	URLS[$1]=$2; SCRIPT[$1]=$3; CONNS_OF[$1]=$4; TDATA[$1]=$5; PATHS[$1]=${6:-/healthz}
 	REQS[$1]=0; TIME[$1]=0; P50S[$1]=""; P99S[$1]=""; BAD[$1]=0; ERRS[$1]=0; CONNS[$1]=""
 }
 declare -A CONNS_OF
 wrk_once() { # label seconds nonce out [--latency]
 	local l=$1
 	BENCH_PATH=${PATHS[$l]} wrk -t"$WRK_THREADS" -c"${CONNS_OF[$l]}" -d"${2}s" --timeout 10s ${5:-} \
-		-s "$ROOT/bench/${SCRIPT[$l]}" "${URLS[$l]}" -- "${DATA[$l]}" "$RUN/run.lua" "$3" >"$4" 2>&1 ||
+		-s "$ROOT/bench/${SCRIPT[$l]}" "${URLS[$l]}" -- "${TDATA[$l]}" "$RUN/run.lua" "$3" >"$4" 2>&1 ||
 		{ cat "$4" >&2; exit 1; }
 }
 # measure label...: a warm-up of each, then ROUNDS rounds of all of them in turn
@@ -120,8 +156,10 @@ measure() {
 			TIME[$l]=$(awk -v a="${TIME[$l]}" -v b="$d" 'BEGIN {print a + b}')
 			P50S[$l]+="$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")") "
 			P99S[$l]+="$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")") "
-			BAD[$l]=$((BAD[$l] + $(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out" | grep . || echo 0)))
-			ERRS[$l]=$((ERRS[$l] + $(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out" | grep . || echo 0)))
+			n=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out" | grep . || echo 0)
+			BAD[$l]=$((BAD[$l] + n))
+			n=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out" | grep . || echo 0)
+			ERRS[$l]=$((ERRS[$l] + n))
 			CONNS[$l]+="$((c1 - c0)) "
 		done
 	done
@@ -129,8 +167,10 @@ measure() {
 		RPS[$l]=$(awk -v n="${REQS[$l]}" -v t="${TIME[$l]}" 'BEGIN {printf "%.0f", (t > 0 ? n / t : 0)}')
 		P50[$l]=$(echo "${P50S[$l]}" | awk '{for (i = 1; i <= NF; i++) s += $i; printf "%.2f", s / NF}')
 		P99[$l]=$(echo "${P99S[$l]}" | awk '{for (i = 1; i <= NF; i++) if ($i > m) m = $i; printf "%.2f", m}')
-		printf 'bench: %-13s %7s req/s  p50 %7s ms  p99 %7s ms  (rounds p99: %s)  non-2xx %s  socket errors %s  new connections per round: %s\n' \
-			"$l" "${RPS[$l]}" "${P50[$l]}" "${P99[$l]}" "${P99S[$l]% }" "${BAD[$l]}" "${ERRS[$l]}" "${CONNS[$l]% }"
+		printf 'bench: %-13s %7s req/s  p50 %7s ms  p99 %7s ms  (rounds p99: %s)' \
+			"$l" "${RPS[$l]}" "${P50[$l]}" "${P99[$l]}" "${P99S[$l]% }"
+		printf '  non-2xx %s  socket errors %s  new connections per round: %s\n' \
+			"${BAD[$l]}" "${ERRS[$l]}" "${CONNS[$l]% }"
 	done
 }
 
@@ -180,6 +220,7 @@ PIDS+=("$NGX_PID")
 wait_http "http://127.0.0.1:$NGX_PORT/healthz" "$NGX_PID" 20 || { cat "$NGX/error.log" >&2; exit 1; }
 cmp -s <(curl -s "http://127.0.0.1:$NGX_PORT/v1/collection-cases?cursor=x") "$WWW/list.json" ||
 	{ echo "bench: nginx does not serve the listing bytes" >&2; exit 1; }
-echo "bench: nginx up on :$NGX_PORT, pid $NGX_PID; bodies: list ${BYTES[list]} B, case ${BYTES[case]} B, settings ${BYTES[settings]} B, healthz ${BYTES[healthz]} B"
+echo "bench: nginx up on :$NGX_PORT, pid $NGX_PID; bodies: list ${BYTES[list]} B, case ${BYTES[case]} B," \
+	"settings ${BYTES[settings]} B, healthz ${BYTES[healthz]} B"
 NGX_URL=http://127.0.0.1:$NGX_PORT
 }
