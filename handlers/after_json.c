@@ -9,31 +9,31 @@
 void after_json_payment(struct buf *b, const struct payment_row *p)
 {
 	buf_putc(b, '{');
-	jw_kstr(b, true, "id", p->id);
-	jw_kstr(b, false, "kind", payment_kind_name(p->kind));
-	jw_kint(b, false, "amount", p->amount);
-	jw_kstr(b, false, "paid_on", p->paid_on);
-	jw_kstr(b, false, "reference", p->reference);
-	jw_kstr(b, false, "created_at", p->created_at);
+	jw_lstr(b, true, JW_K("id"), p->id);
+	jw_lstr(b, false, JW_K("kind"), payment_kind_name(p->kind));
+	jw_lint(b, false, JW_K("amount"), p->amount);
+	jw_lstr(b, false, JW_K("paid_on"), p->paid_on);
+	jw_lstr(b, false, JW_K("reference"), p->reference);
+	jw_lstr(b, false, JW_K("created_at"), p->created_at);
 	bool agency = p->source && strcmp(p->source, "agency") == 0;
-	jw_kstr(b, false, "source", agency ? "agency" : "api");
+	jw_lstr(b, false, JW_K("source"), agency ? "agency" : "api");
 	/* An agency payment counts only up to what was still owed. */
-	jw_kint(b, false, "applied", agency ? p->applied : p->amount);
-	jw_kstr(b, false, "agency_payment_id", p->agency_payment_id);
-	jw_kbool(b, false, "forwarded", !agency && p->forwarded);
-	jw_kraw(b, false, "actor", p->actor);
+	jw_lint(b, false, JW_K("applied"), agency ? p->applied : p->amount);
+	jw_lstr(b, false, JW_K("agency_payment_id"), p->agency_payment_id);
+	jw_lbool(b, false, JW_K("forwarded"), !agency && p->forwarded);
+	jw_lraw(b, false, JW_K("actor"), p->actor);
 	buf_putc(b, '}');
 }
 
 void after_json_action(struct buf *b, const struct action_row *a)
 {
 	buf_putc(b, '{');
-	jw_kstr(b, true, "id", a->id);
-	jw_kstr(b, false, "type", action_type_name(a->type));
-	jw_kstr(b, false, "comment", a->comment);
-	jw_kstr(b, false, "created_at", a->created_at);
-	jw_kstr(b, false, "state", a->state);
-	jw_kraw(b, false, "actor", a->actor);
+	jw_lstr(b, true, JW_K("id"), a->id);
+	jw_lstr(b, false, JW_K("type"), action_type_name(a->type));
+	jw_lstr(b, false, JW_K("comment"), a->comment);
+	jw_lstr(b, false, JW_K("created_at"), a->created_at);
+	jw_lstr(b, false, JW_K("state"), a->state);
+	jw_lraw(b, false, JW_K("actor"), a->actor);
 	buf_putc(b, '}');
 }
 
@@ -51,18 +51,18 @@ void after_json_delivery(struct buf *b, const struct case_delivery_row *d)
 	else if (pending)
 		next_at = d->updated_at;
 	buf_putc(b, '{');
-	jw_kint(b, true, "attempts", d->attempts);
-	jw_kstr_or_null(b, false, "last_error", d->last_error);
-	jw_kstr_or_null(b, false, "next_attempt_at", next_at);
+	jw_lint(b, true, JW_K("attempts"), d->attempts);
+	jw_lstr_or_null(b, false, JW_K("last_error"), d->last_error);
+	jw_lstr_or_null(b, false, JW_K("next_attempt_at"), next_at);
 	buf_putc(b, '}');
 }
 
 void after_json_settlement_ref(struct buf *b, const struct settlement_ref_row *r)
 {
 	buf_putc(b, '{');
-	jw_kstr(b, true, "settlement_id", r->settlement_id);
-	jw_kint(b, false, "allocated_amount", r->amount);
-	jw_kstr(b, false, "allocation_date", r->allocation_date);
+	jw_lstr(b, true, JW_K("settlement_id"), r->settlement_id);
+	jw_lint(b, false, JW_K("allocated_amount"), r->amount);
+	jw_lstr(b, false, JW_K("allocation_date"), r->allocation_date);
 	buf_putc(b, '}');
 }
 
@@ -75,14 +75,14 @@ static int settlement_open(void *ctx, const struct settlement_row *s)
 	w->first_alloc = true;
 	w->last_seq = s->seq;
 	buf_putc(b, '{');
-	jw_kstr(b, true, "id", s->id);
-	jw_kstr(b, false, "agency_settlement_id", s->agency_settlement_id);
-	jw_kstr(b, false, "settlement_date", s->settlement_date);
-	jw_kstr(b, false, "agency", s->agency);
-	jw_kstr(b, false, "remittance_reference", s->remittance_reference);
-	jw_kint(b, false, "amount", s->amount);
-	jw_kstr(b, false, "currency", s->currency);
-	jw_key(b, false, "allocations");
+	jw_lstr(b, true, JW_K("id"), s->id);
+	jw_lstr(b, false, JW_K("agency_settlement_id"), s->agency_settlement_id);
+	jw_lstr(b, false, JW_K("settlement_date"), s->settlement_date);
+	jw_lstr(b, false, JW_K("agency"), s->agency);
+	jw_lstr(b, false, JW_K("remittance_reference"), s->remittance_reference);
+	jw_lint(b, false, JW_K("amount"), s->amount);
+	jw_lstr(b, false, JW_K("currency"), s->currency);
+	jw_lkey(b, false, JW_K("allocations"));
 	buf_putc(b, '[');
 	return 0;
 }
@@ -95,11 +95,11 @@ static int allocation(void *ctx, const struct allocation_row *a)
 		buf_putc(b, ',');
 	w->first_alloc = false;
 	buf_putc(b, '{');
-	jw_kstr(b, true, "allocation_id", a->allocation_id);
-	jw_kstr(b, false, "case_id", a->case_id);
-	jw_kstr(b, false, "invoice_number", a->invoice_number);
-	jw_kint(b, false, "amount", a->amount);
-	jw_kstr(b, false, "allocation_date", a->allocation_date);
+	jw_lstr(b, true, JW_K("allocation_id"), a->allocation_id);
+	jw_lstr(b, false, JW_K("case_id"), a->case_id);
+	jw_lstr(b, false, JW_K("invoice_number"), a->invoice_number);
+	jw_lint(b, false, JW_K("amount"), a->amount);
+	jw_lstr(b, false, JW_K("allocation_date"), a->allocation_date);
 	buf_putc(b, '}');
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <string.h>
 
 static void to_hex(const unsigned char *md, unsigned n, char *out)
@@ -16,11 +17,21 @@ static void to_hex(const unsigned char *md, unsigned n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up
+ * again at every digest, which cost more than hashing a request body. */
+static EVP_MD *sha256;
+static void sha256_fetch(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void digest_body(const char *body, size_t len, char out[DIGEST_HEX_LEN])
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sha256_fetch);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
-	EVP_Digest(body, len, md, &n, EVP_sha256(), NULL);
+	EVP_Digest(body, len, md, &n, sha256 ? sha256 : EVP_sha256(), NULL);
 	to_hex(md, n, out);
 }
 

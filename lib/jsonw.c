@@ -139,9 +139,10 @@ void jw_kstr_or_null(struct buf *b, bool first, const char *key, const char *val
 	jw_str(b, (val && *val) ? val : NULL);
 }
 
-void jw_kint(struct buf *b, bool first, const char *key, int64_t val)
+/* Appends an integer, by hand: snprintf was a visible share of writing a
+ * listing. */
+static void put_int(struct buf *b, int64_t val)
 {
-	/* By hand: snprintf was a visible share of writing a listing. */
 	char num[24], *end = num + sizeof num, *p = end;
 	uint64_t u = val < 0 ? (uint64_t)0 - (uint64_t)val : (uint64_t)val;
 	do
@@ -149,8 +150,13 @@ void jw_kint(struct buf *b, bool first, const char *key, int64_t val)
 	while ((u /= 10) != 0);
 	if (val < 0)
 		*--p = '-';
-	jw_key(b, first, key);
 	buf_append(b, p, (size_t)(end - p));
+}
+
+void jw_kint(struct buf *b, bool first, const char *key, int64_t val)
+{
+	jw_key(b, first, key);
+	put_int(b, val);
 }
 
 void jw_kbool(struct buf *b, bool first, const char *key, bool val)
@@ -163,4 +169,34 @@ void jw_kraw(struct buf *b, bool first, const char *key, const char *raw)
 {
 	jw_key(b, first, key);
 	buf_puts(b, raw ? raw : "null");
+}
+
+void jw_lstr(struct buf *b, bool first, const char *lit, size_t n, const char *val)
+{
+	jw_lkey(b, first, lit, n);
+	jw_str(b, val);
+}
+
+void jw_lint(struct buf *b, bool first, const char *lit, size_t n, int64_t val)
+{
+	jw_lkey(b, first, lit, n);
+	put_int(b, val);
+}
+
+void jw_lbool(struct buf *b, bool first, const char *lit, size_t n, bool val)
+{
+	jw_lkey(b, first, lit, n);
+	buf_puts(b, val ? "true" : "false");
+}
+
+void jw_lraw(struct buf *b, bool first, const char *lit, size_t n, const char *raw)
+{
+	jw_lkey(b, first, lit, n);
+	buf_puts(b, raw ? raw : "null");
+}
+
+void jw_lstr_or_null(struct buf *b, bool first, const char *lit, size_t n, const char *val)
+{
+	jw_lkey(b, first, lit, n);
+	jw_str(b, (val && *val) ? val : NULL);
 }

@@ -30,4 +30,20 @@ void jw_kraw(struct buf *b, bool first, const char *key, const char *raw);
 /* Appends "key":"value", or null when val is NULL or empty. */
 void jw_kstr_or_null(struct buf *b, bool first, const char *key, const char *val);
 
+/* The same writers with the key as a literal, for the answers written most
+ * (a case, its events and lists): JW_K("name") is the text ,"name": and its
+ * length, made by the compiler, so a key costs one copy instead of a strlen
+ * and a scan. The name must be a string literal needing no escape; a
+ * variable does not compile. */
+#define JW_K(name) ",\"" name "\":", (sizeof(",\"" name "\":") - 1)
+static inline void jw_lkey(struct buf *b, bool first, const char *lit, size_t n)
+{
+	buf_append(b, lit + first, n - first);
+}
+void jw_lstr(struct buf *b, bool first, const char *lit, size_t n, const char *val);
+void jw_lint(struct buf *b, bool first, const char *lit, size_t n, int64_t val);
+void jw_lbool(struct buf *b, bool first, const char *lit, size_t n, bool val);
+void jw_lraw(struct buf *b, bool first, const char *lit, size_t n, const char *raw);
+void jw_lstr_or_null(struct buf *b, bool first, const char *lit, size_t n, const char *val);
+
 #endif

@@ -107,3 +107,30 @@ Test(jsonw, keys_are_written_as_strings)
 			 "\"\":null}");
 	buf_free(&b);
 }
+
+Test(jsonw, literal_keys_write_what_the_named_keys_write)
+{
+	struct buf k = {0}, l = {0};
+	buf_putc(&k, '{');
+	jw_kstr(&k, true, "id", "cc_1");
+	jw_kint(&k, false, "amount", -1250);
+	jw_kbool(&k, false, "forwarded", true);
+	jw_kraw(&k, false, "actor", NULL);
+	jw_kstr_or_null(&k, false, "last_error", "");
+	jw_key(&k, false, "balance");
+	buf_putc(&k, '}');
+	buf_putc(&l, '{');
+	jw_lstr(&l, true, JW_K("id"), "cc_1");
+	jw_lint(&l, false, JW_K("amount"), -1250);
+	jw_lbool(&l, false, JW_K("forwarded"), true);
+	jw_lraw(&l, false, JW_K("actor"), NULL);
+	jw_lstr_or_null(&l, false, JW_K("last_error"), "");
+	jw_lkey(&l, false, JW_K("balance"));
+	buf_putc(&l, '}');
+	cr_expect_str_eq(buf_cstr(&l), buf_cstr(&k));
+	cr_expect_str_eq(buf_cstr(&l),
+			 "{\"id\":\"cc_1\",\"amount\":-1250,\"forwarded\":true,\"actor\":null,\"last_error\":null,"
+			 "\"balance\":}");
+	buf_free(&k);
+	buf_free(&l);
+}
