@@ -51,13 +51,18 @@ def operation(method, path):
     return ops.get(method.lower()) or next(v for k, v in ops.items() if k in ("get", "put", "post", "patch", "delete"))
 
 
+def headers_of(resp):
+    """{lower-case header name: required} of a response object."""
+    return {k.lower(): bool(resolve(v).get("required")) for k, v in (resolve(resp).get("headers") or {}).items()}
+
+
 def documented(method, path, status):
     """{lower-case header name: required} of the documented answer."""
     op = operation(method, path)
     assert op is not None, (method, path)
     resp = op["responses"].get(str(status))
     assert resp is not None, f"{method} {path}: status {status} is not documented"
-    return {k.lower(): bool(resolve(v).get("required")) for k, v in (resolve(resp).get("headers") or {}).items()}
+    return headers_of(resp)
 
 
 def audit(method, path, status, headers):
@@ -66,7 +71,8 @@ def audit(method, path, status, headers):
     undocumented = sent - set(doc)
     missing = {h for h, req in doc.items() if req} - sent
     assert not undocumented and not missing, \
-        f"{method} {path} {status}: sent but undocumented {sorted(undocumented)}, required but not sent {sorted(missing)}"
+        f"{method} {path} {status}: sent but undocumented {sorted(undocumented)}, " \
+        f"required but not sent {sorted(missing)}"
 
 
 def test_every_answer_of_the_service_documents_its_request_id_and_cache_control():
@@ -78,7 +84,7 @@ def test_every_answer_of_the_service_documents_its_request_id_and_cache_control(
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             for status, resp in op["responses"].items():
-                h = {k.lower(): bool(resolve(v).get("required")) for k, v in (resolve(resp).get("headers") or {}).items()}
+                h = headers_of(resp)
                 want = {} if status in ("414", "431") else {"x-request-id": True, "cache-control": True}
                 got = {k: v for k, v in h.items() if k in ("x-request-id", "cache-control")}
                 if got != want:
