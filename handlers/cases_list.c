@@ -148,5 +148,6 @@ enum handler_result handle_cases_list(const struct request *req, struct reply *o
 		return reply_store_problem(out, r);
 	cursor_page_end(b, has_more, p.last_seq);
 	reply_json(out, 200);
+	out->vary = "Accept"; /* JSON or CSV by it */
 	return HANDLER_ANSWERED;
 }

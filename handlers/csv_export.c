@@ -156,6 +156,7 @@ static enum handler_result start(struct export *e, struct reply *out, void (*hea
 	}
 	out->status = 200;
 	out->content_type = CSV_CONTENT_TYPE;
+	out->vary = "Accept"; /* JSON without it */
 	if (more)
 		out->stream = (struct reply_stream){.ctx = e, .produce = stream, .done = export_free};
 	else

@@ -73,6 +73,7 @@ enum handler_result handle_problem_get(const struct request *req, struct reply *
 	int c = req->path_id ? problem_find(req->path_id) : -1;
 	if (c < 0)
 		return reply_problem(out, PROBLEM_NOT_FOUND, "no such problem type");
+	out->vary = "Accept"; /* HTML or JSON by it */
 	if (wants_json(req)) {
 		json_members(&out->body, (enum problem_code)c);
 		return reply_json(out, 200);
@@ -86,6 +87,7 @@ enum handler_result handle_problem_get(const struct request *req, struct reply *
 enum handler_result handle_problems_list(const struct request *req, struct reply *out)
 {
 	struct buf *b = &out->body;
+	out->vary = "Accept"; /* HTML or JSON by it */
 	if (wants_json(req)) {
 		buf_puts(b, "{\"data\":[");
 		for (int c = 0; c < PROBLEM__COUNT; c++) {

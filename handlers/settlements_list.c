@@ -53,5 +53,6 @@ enum handler_result handle_settlements_list(const struct request *req, struct re
 		return reply_store_problem(out, r);
 	cursor_page_end(w.b, has_more, w.last_seq);
 	reply_json(out, 200);
+	out->vary = "Accept"; /* JSON or CSV by it */
 	return HANDLER_ANSWERED;
 }

@@ -42,6 +42,7 @@ struct reply {
 	char location[160];          /* Location header when non-empty */
 	int retry_after;             /* Retry-After seconds when > 0 */
 	bool replayed;               /* the recorded first answer again: Idempotent-Replayed: true */
+	const char *vary;            /* Vary header when set (static string): what chose the content */
 	struct reply_stream stream;  /* produce set: the body goes on past body (see above) */
 };
 

@@ -43,6 +43,7 @@ static void problem_open(struct reply *out, enum problem_code code, const char *
 	buf_reset(&out->body);
 	out->status = problems[code].status;
 	out->content_type = "application/problem+json";
+	out->vary = NULL; /* a problem is not the content an Accept chose */
 	struct buf *b = &out->body;
 	buf_puts(b, "{\"type\":\"/problems/");
 	buf_puts(b, problems[code].name);

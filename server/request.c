@@ -295,6 +295,8 @@ static enum MHD_Result send_reply(struct req_ctx *ctx, struct MHD_Connection *co
 	}
 	if (out->replayed)
 		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+	if (out->vary)
+		MHD_add_response_header(resp, "Vary", out->vary);
 	if (out->status == 401)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"inkasso\"");
 	if (out->status == 405 && allow[0])

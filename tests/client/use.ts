@@ -51,6 +51,41 @@ const fullCase: Schemas["CaseInput"] = {
 	},
 };
 
+// Every optional member null: the service reads null as left out, and the types say so.
+const nullCase: Schemas["CaseInput"] = {
+	your_reference: null,
+	service: null,
+	invoice: {
+		...minimalCase.invoice,
+		fees: null,
+		description: null,
+		payment_reference: null,
+		reminders: [{ sent_on: "2026-01-30", fee: null }],
+		disputed: null,
+	},
+	debtor: {
+		customer_number: null,
+		customer_type: null,
+		name: "Kari Nordmann",
+		business_name: null,
+		org_number: null,
+		national_id: null,
+		date_of_birth: null,
+		email: null,
+		phone: null,
+		extra_fields: [{ purpose: "segment", value: null }],
+		language: null,
+		address: { ...minimalCase.debtor.address, line2: null },
+	},
+};
+const nullLists: Schemas["InvoiceInput"]["reminders"] | Schemas["DebtorInput"]["extra_fields"] = null;
+// A required member is never null (the service answers 422 required): the types refuse it.
+const nullRequired: Schemas["CaseInput"] = {
+	// @ts-expect-error invoice.number is required and not nullable
+	invoice: { ...minimalCase.invoice, number: null },
+	debtor: minimalCase.debtor,
+};
+
 function readCase(c: Schemas["Case"]): void {
 	is<string>(c.id);
 	is<Schemas["CaseStatus"]>(c.status);
@@ -150,6 +185,20 @@ export const uses: Uses = {
 		await c.call("put", "/v1/agency-settings", {
 			body: { creditor_reference: "913456789", min_days_overdue: 20, enabled: false, agency_environment: "staging" },
 		});
+		// Null is left out: each member takes its default (api_key: the stored one).
+		await c.call("put", "/v1/agency-settings", {
+			body: {
+				creditor_reference: "913456789",
+				api_key: null,
+				service: null,
+				customer_type: null,
+				min_days_overdue: null,
+				reminder_wait_days: null,
+				min_amount: null,
+				enabled: null,
+				agency_environment: null,
+			},
+		});
 		if (a.ok) {
 			is<number>(a.body.min_days_overdue);
 			is<string | null>(a.body.actor ? a.body.actor.sub : null);
@@ -162,6 +211,9 @@ export const uses: Uses = {
 			headers: { "Idempotency-Key": "k-1" },
 		});
 		await c.call("post", "/v1/collection-cases", { body: fullCase });
+		await c.call("post", "/v1/collection-cases", { body: nullCase });
+		await c.call("post", "/v1/collection-cases", { body: nullRequired });
+		is<null>(nullLists);
 		if (a.ok) readCase(a.body);
 		return a;
 	},
@@ -206,6 +258,10 @@ export const uses: Uses = {
 			path: { id: caseId },
 			body: { kind: "credit_note", amount: 100, paid_on: "2026-02-09", reference: null },
 		});
+		await c.call("post", "/v1/collection-cases/{id}/payments", {
+			path: { id: caseId },
+			body: { kind: null, amount: 100, paid_on: "2026-02-09" },
+		});
 		if (a.ok) {
 			is<"payment" | "credit_note">(a.body.kind);
 			is<number>(a.body.applied);
@@ -214,6 +270,10 @@ export const uses: Uses = {
 	},
 	createAction: async (c) => {
 		const a = await c.call("post", "/v1/collection-cases/{id}/actions", { path: { id: caseId }, body: { type: "pause" } });
+		await c.call("post", "/v1/collection-cases/{id}/actions", {
+			path: { id: caseId },
+			body: { type: "comment", comment: null },
+		});
 		if (a.ok) {
 			is<Schemas["ActionType"]>(a.body.type);
 			is<string | null>(a.body.comment);
@@ -253,6 +313,9 @@ export const uses: Uses = {
 		const a = await c.call("post", "/v1/webhook-endpoints", {
 			body: { url: "https://billing.example.com/hooks/inkasso", event_types: ["*"] },
 		});
+		await c.call("post", "/v1/webhook-endpoints", {
+			body: { url: "https://billing.example.com/hooks/b", event_types: ["*"], description: null, enabled: null },
+		});
 		if (a.ok) {
 			readEndpoint(a.body);
 			is<string>(a.body.secret);
@@ -271,6 +334,10 @@ export const uses: Uses = {
 	},
 	updateWebhookEndpoint: async (c) => {
 		const a = await c.call("patch", "/v1/webhook-endpoints/{id}", { path: { id: endpointId }, body: { enabled: true } });
+		await c.call("patch", "/v1/webhook-endpoints/{id}", {
+			path: { id: endpointId },
+			body: { url: null, event_types: null, description: null, enabled: null },
+		});
 		if (a.ok) readEndpoint(a.body);
 		return a;
 	},

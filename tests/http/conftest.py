@@ -554,15 +554,18 @@ def agency_env(sim, **overrides):
 
 
 @contextlib.contextmanager
-def prism_proxy(target_url):
+def prism_proxy(target_url, validate_requests=False):
     """A Prism proxy in front of target_url that turns every answer breaking
     openapi.yaml into a 500 (as the session `prism` fixture); yields its URL
-    and stops it (its process group) on exit."""
+    and stops it (its process group) on exit. validate_requests: it also
+    checks each request against openapi.yaml, as a generated client types it,
+    and answers one that breaks it itself, without forwarding it: a 422 whose
+    type is PRISM_INVALID_REQUEST."""
     port = free_port()
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [PRISM, "proxy", os.path.join(ROOT, "openapi.yaml"), target_url, "--errors",
-         "--validate-request=false", "-h", "127.0.0.1", "-p", str(port)],
+         "--validate-request=" + ("true" if validate_requests else "false"), "-h", "127.0.0.1", "-p", str(port)],
         stdout=log, stderr=log, start_new_session=True)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
@@ -571,6 +574,9 @@ def prism_proxy(target_url):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
         log.close()
+
+
+PRISM_INVALID_REQUEST = "https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY"
 
 
 @contextlib.contextmanager

@@ -186,3 +186,85 @@ def start_refused(env):
 def test_a_bad_staging_configuration_stops_the_start(env, says):
     rc, err = start_refused(env)
     assert rc != 0 and says in err, (rc, err)
+
+
+NO_STAGING_URL = "the tenant's agency environment staging has no URL configured"
+
+
+def waits_without_url(c):
+    d = c["delivery"]
+    return d is not None and d["attempts"] >= 1 and d["last_error"] == NO_STAGING_URL and d["next_attempt_at"]
+
+
+def test_a_staging_tenant_after_a_restart_without_the_staging_url():
+    """A tenant onboarded on staging, then the service restarted (on the same
+    database) without INKASSO_AGENCY_STAGING_URL: the settings still answer,
+    nothing of the tenant's goes to production, its cases and actions wait
+    with the reason as their delivery's last_error and fail visibly after
+    the attempts; with the URL back, a retry delivers to staging."""
+    with tempfile.TemporaryDirectory(prefix="inkasso-staging-gone-") as d:
+        prod_dir, stage_dir = os.path.join(d, "production"), os.path.join(d, "staging")
+        os.mkdir(prod_dir)
+        os.mkdir(stage_dir)
+        prod, stage = Sim(prod_dir).start(), Sim(stage_dir).start()
+        svc = Service(d, env=agency_env(prod, INKASSO_AGENCY_STAGING_URL=stage.url, INKASSO_MAX_ATTEMPTS=1000))
+        try:
+            svc.start()
+            with prism_proxy(svc.url) as base:
+                api, t = Api(base), fresh()
+                assert api.put("/v1/agency-settings", t, json=settings(t, "staging")).status_code == 200
+                sent = send_and_follow(api, t)  # at staging, followed by the sync
+
+                # 1. Restarted without the staging URL: it starts, and the settings answer as stored.
+                svc.stop()
+                del svc.extra_env["INKASSO_AGENCY_STAGING_URL"]
+                svc.start()
+                g = api.get("/v1/agency-settings", t)
+                assert g.status_code == 200, g.text
+                assert g.json()["agency_environment"] == "staging" and g.json()["api_key_set"] is True
+                # A new case is taken (durably) and waits, saying why; so does an action on the sent one.
+                waiting = api.post("/v1/collection-cases", t, json=valid_case())
+                assert waiting.status_code == 201, waiting.text
+                c = wait_case(api, t, waiting.json()["id"], waits_without_url, what="waiting without a URL")
+                assert c["status"] == "pending"
+                r = api.post(f"/v1/collection-cases/{sent['id']}/actions", t, json={"type": "comment", "comment": "hi"})
+                assert r.status_code == 202, r.text
+                c = wait_case(api, t, sent["id"], waits_without_url, what="the action waiting without a URL")
+                assert c["actions"][0]["state"] == "pending"
+                # Staging cannot be chosen again while the URL is missing; nothing is changed by trying.
+                r = api.put("/v1/agency-settings", t, json=settings(t, "staging"))
+                assert field_errors(r) == {("/agency_environment", "environment_not_configured")}
+                assert api.get("/v1/agency-settings", t).json()["agency_environment"] == "staging"
+                wait_until(lambda: "sync: the tenant's agency environment has no URL" in svc.read_log())
+
+                # 2. Out of attempts (restarted with fewer): failed, visibly, the reason kept.
+                svc.stop()
+                svc.extra_env["INKASSO_MAX_ATTEMPTS"] = "2"
+                svc.start()
+                c = wait_case(api, t, waiting.json()["id"], lambda c: c["status"] == "failed", what="failed")
+                assert c["events"][-1]["detail"] == NO_STAGING_URL, c["events"]
+                assert c["delivery"]["last_error"] == NO_STAGING_URL and c["delivery"]["next_attempt_at"] is None
+                c = wait_case(api, t, sent["id"], lambda c: c["actions"][0]["state"] == "failed", what="action failed")
+                failed = api.get(f"/v1/events?case_id={sent['id']}&type=case.action_failed", t).json()["data"]
+                assert len(failed) == 1, failed
+
+                # Nothing of this tenant ever reached production; staging has the first case only.
+                assert calls(prod, t) == {} and prod.invoices(agency_key(t)) == []
+                assert [i["invoiceNumber"] for i in stage.invoices(agency_key(t))] == [sent["invoice"]["number"]]
+
+                # 3. The URL back: a retry sends the failed case to staging.
+                svc.stop()
+                svc.extra_env["INKASSO_AGENCY_STAGING_URL"] = stage.url
+                svc.start()
+                assert api.post(f"/v1/collection-cases/{waiting.json()['id']}/retry", t).status_code == 202
+                wait_case(api, t, waiting.json()["id"], lambda c: c["status"] in ("submitted", "open"),
+                          what="delivered to staging")
+                assert sorted(i["invoiceNumber"] for i in stage.invoices(agency_key(t))) == sorted(
+                    [sent["invoice"]["number"], waiting.json()["invoice"]["number"]])
+                assert calls(prod, t) == {}
+            rc = svc.stop()
+            assert rc == 0, f"inkasso exited {rc} on SIGTERM:\n{svc.read_log()[-4000:]}"
+        finally:
+            svc.stop(signal.SIGKILL)
+            prod.stop()
+            stage.stop()

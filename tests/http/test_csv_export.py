@@ -149,6 +149,22 @@ def test_accept_picks_csv_only_when_it_ranks_above_json(api, tenant, accept, kin
     r = cases_csv(api, tenant, headers={"Accept": accept} if accept else {})
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"].startswith("text/csv" if kind == "csv" else "application/json")
+    assert r.headers["Vary"] == "Accept"  # on both: a cache must not hand CSV to a JSON client
+
+
+@pytest.mark.parametrize("path", ["/v1/collection-cases", "/v1/settlements"])
+def test_both_listings_say_vary_accept_on_json_and_csv(api, direct, many, path):
+    """Through the validating proxy (the header is required there) and straight,
+    on a JSON page and on the CSV (the cases' streamed over several pages,
+    chunked); not on a problem, which no Accept chose."""
+    for client in (api, direct):
+        for headers, kind in (({}, "application/json"), (CSV, "text/csv")):
+            r = client.get(path, many, headers=headers)
+            assert r.status_code == 200, r.text
+            assert r.headers["Content-Type"].startswith(kind)
+            assert r.headers["Vary"] == "Accept", (path, kind, dict(r.headers))
+    r = direct.get(path + "?limit=0", many)
+    assert r.status_code == 400 and "Vary" not in r.headers
 
 
 @pytest.mark.parametrize("query, param", [

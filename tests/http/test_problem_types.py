@@ -148,6 +148,7 @@ def test_accept_picks_html_or_json(api, accept, json_wanted):
         r = api.get(path, headers=headers)
         assert r.status_code == 200, r.text
         assert r.headers["Content-Type"] == ("application/json" if json_wanted else HTML), (path, accept)
+        assert r.headers["Vary"] == "Accept", (path, accept)
 
 
 def test_the_list_links_every_code(api):
