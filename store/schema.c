@@ -310,7 +310,8 @@ static const char *const migrations[] = {
 	/* 10: a case's allocations in the detail's order, so that reading them
 	 * needs no sort (a temporary b-tree per case read, even for none). */
 	"DROP INDEX settlement_allocations_case;"
-	"CREATE INDEX settlement_allocations_case ON settlement_allocations (case_id, allocation_date, settlement_id, pos);",
+	"CREATE INDEX settlement_allocations_case ON settlement_allocations"
+	"  (case_id, allocation_date, settlement_id, pos);",
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -339,7 +339,8 @@ static const char *const migrations[] = {
 	"  CHECK (agency_environment IN ('production', 'staging'));",
 	/* 6: SQLite's 10, a case's allocations in the detail's order. */
 	"DROP INDEX settlement_allocations_case;"
-	"CREATE INDEX settlement_allocations_case ON settlement_allocations (case_id, allocation_date, settlement_id, pos);",
+	"CREATE INDEX settlement_allocations_case ON settlement_allocations"
+	"  (case_id, allocation_date, settlement_id, pos);",
 };
 
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
