@@ -43,8 +43,8 @@
 	  "The path exists but does not take this HTTP method.",                                                       \
 	  "Use one of the methods in the Allow header of the answer.")                                                 \
 	X(REQUEST_TIMEOUT, 408, "request_timeout", "The request took too long to arrive",                              \
-	  "The request's headers or body did not arrive within the time the service waits for them (30 seconds "       \
-	  "each).",                                                                                                    \
+	  "The request's headers or body did not arrive within 30 seconds, or the connection was idle for 15. The "   \
+	  "service closes such a connection without an answer: a client sees it closed, not a 408.",                   \
 	  "Send the whole request at once; retry on a new connection.")                                                \
 	X(DUPLICATE_CASE, 409, "duplicate_case", "A live case exists for this invoice",                                \
 	  "Another case of the tenant for the same invoice number is live (any status but withdrawn or rejected). "    \
