@@ -336,6 +336,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			char allow[1] = "";
 			return send_reply(ctx, conn, &out, allow);
 		}
+		/* RFC 9112 6.1: a body whose last transfer coding is not chunked
+		 * has no length the server can know, and the answer is a 400 with
+		 * the connection closed (replying now closes it). libmicrohttpd
+		 * would wait for such a body until its idle timeout. */
+		const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+		if (te && strcasecmp(te, "chunked") != 0) {
+			ctx->too_large = true; /* the body, if any, is not kept */
+			struct reply out = {0};
+			reply_problem(&out, PROBLEM_INVALID_HEADER, "Transfer-Encoding: only chunked is accepted");
+			char allow[1] = "";
+			return send_reply(ctx, conn, &out, allow);
+		}
 		/* Replying on a later call keeps keep-alive connections open
 		 * (libmicrohttpd 0.9.75 closes them when the first call replies). */
 		return MHD_YES;

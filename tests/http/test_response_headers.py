@@ -7,9 +7,11 @@ where every header it sent is compared with the operation's documented
 headers for that status: none undocumented, none marked required missing.
 Answers libmicrohttpd makes itself (414, 431) and the service's raw 400 for
 too many query parameters are checked straight only."""
+import json
 import os
 import re
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -203,3 +205,23 @@ def test_answers_made_before_the_service_sees_the_request(service):
     status, headers, _ = raw_request(service.port, b"GET /healthz?" + b"a" * 40000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 414
     audit("GET", "/healthz", status, headers)
+
+
+@pytest.mark.parametrize("method,path,coding", [
+    ("GET", "/healthz", "gzip"),
+    ("GET", "/v1/webhook-endpoints/we_x", "gzip, chunked"),
+    ("POST", "/v1/collection-cases", "identity"),
+])
+def test_a_transfer_coding_other_than_chunked_is_400_at_once(service, direct, method, path, coding):
+    # RFC 9112 6.1: without chunked last the body has no length the server can know: a 400 and the
+    # connection closed, at once (libmicrohttpd alone waited for the body until its idle timeout).
+    t0 = time.monotonic()
+    status, headers, body = raw_request(
+        service.port, f"{method} {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {coding}\r\n\r\n".encode())
+    assert time.monotonic() - t0 < 2
+    assert status == 400
+    problem = json.loads(body)
+    assert problem["code"] == "invalid_header" and "Transfer-Encoding" in problem["detail"], problem
+    assert headers["Connection"].lower() == "close"
+    audit(method, path, status, headers)
+    assert direct.get("/healthz").status_code == 200
