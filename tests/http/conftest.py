@@ -19,9 +19,22 @@ import uuid
 
 import pytest
 import requests
+import yaml
 import sqlite3
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# openapi.yaml, parsed once, for the tests that walk the contract itself.
+SPEC = yaml.safe_load(open(os.path.join(ROOT, "openapi.yaml"), encoding="utf-8"))
+
+
+def resolve(node):
+    """A node of SPEC with its $ref chain followed."""
+    while "$ref" in node:
+        target = SPEC
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
 BIN = os.path.join(ROOT, os.environ.get("INKASSO_BIN", "bin/inkasso"))
 SIM_BIN = os.path.join(ROOT, os.environ.get("AGENCY_SIM_BIN", "bin/agency-sim"))
 PRISM = os.environ.get("PRISM_BIN", os.path.join(ROOT, ".tools/node_modules/.bin/prism"))

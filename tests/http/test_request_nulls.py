@@ -12,16 +12,13 @@ schema forgot null fails here as Prism's 422, and a required member whose
 schema allows null fails because Prism lets it through."""
 import copy
 import datetime as dt
-import os
 import uuid
 
 import pytest
-import yaml
 
-from conftest import (PRISM_INVALID_REQUEST, ROOT, Api, assert_problem, create_case, field_errors, new_tenant,
-                      prism_proxy, valid_case)
+from conftest import (PRISM_INVALID_REQUEST, SPEC, Api, assert_problem, create_case, field_errors, new_tenant,
+                      prism_proxy, resolve, valid_case)
 
-SPEC = yaml.safe_load(open(os.path.join(ROOT, "openapi.yaml"), encoding="utf-8"))
 NOWHERE = "https://hooks.example.invalid/inkasso"
 
 
@@ -32,15 +29,6 @@ def strict(service):
 
 
 # --- the request schemas, walked member by member ---------------------------
-
-def resolve(schema):
-    while "$ref" in schema:
-        node = SPEC
-        for part in schema["$ref"].lstrip("#/").split("/"):
-            node = node[part]
-        schema = node
-    return schema
-
 
 def allows_null(schema):
     s = resolve(schema)

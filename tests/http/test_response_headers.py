@@ -8,7 +8,6 @@ headers for that status: none undocumented, none marked required missing.
 Answers libmicrohttpd makes itself (414, 431) and the service's raw 400 for
 too many query parameters are checked straight only."""
 import json
-import os
 import re
 import tempfile
 import time
@@ -16,23 +15,12 @@ import uuid
 
 import pytest
 import requests
-import yaml
 
-from conftest import (ROOT, Service, create_case, mint, new_tenant, raw_request, valid_case)
+from conftest import (SPEC, Service, create_case, mint, new_tenant, raw_request, resolve, valid_case)
 
-SPEC = yaml.safe_load(open(os.path.join(ROOT, "openapi.yaml"), encoding="utf-8"))
 # Headers of the message, not of the contract: content types are the responses' `content`.
 TRANSPORT = {"date", "connection", "content-length", "content-type", "transfer-encoding", "keep-alive"}
 NOWHERE = "https://hooks.example.invalid/inkasso"
-
-
-def resolve(node):
-    while "$ref" in node:
-        target = SPEC
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def operation(method, path):
